@@ -1,0 +1,45 @@
+# Two commands do all the set-up (see README): `make lab` and `make test`.
+# Everything else here is for maintainers.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+ARGS   ?=
+
+# Jupyter, IPython and matplotlib write into $HOME; keep test runs hermetic.
+SCRATCH := $(CURDIR)/build/.home
+HERMETIC := MPLCONFIGDIR=$(SCRATCH)/mpl IPYTHONDIR=$(SCRATCH)/ipython \
+	JUPYTER_CONFIG_DIR=$(SCRATCH)/jupyter JUPYTER_DATA_DIR=$(SCRATCH)/jupyter-data \
+	JUPYTER_RUNTIME_DIR=$(SCRATCH)/jupyter-runtime
+
+.PHONY: setup data lab test notebooks html student bench clean
+
+# (Re)create the virtual environment when it is missing or older than pyproject.toml.
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[notebooks,test]"
+	@touch $(STAMP)
+
+setup: $(STAMP) data
+
+data: $(STAMP)
+	$(PY) data_fetch.py
+
+lab: setup
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(ARGS)
+
+test: setup
+	@mkdir -p $(SCRATCH)
+	$(HERMETIC) $(PY) -m pytest $(ARGS)
+
+# Regenerate every .ipynb from its MyST .md twin (the source of truth), without outputs.
+notebooks: $(STAMP)
+	$(VENV)/bin/jupytext --to ipynb notebooks/[0-9]*.md
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_nmf.py
+
+clean:
+	rm -rf build
