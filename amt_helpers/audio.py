@@ -1,0 +1,210 @@
+"""Audio in and out: loading with clear errors, validation, and the STFT pair used everywhere.
+
+All lessons use one analysis setting unless they say otherwise: 22 050 Hz mono, a Hann window
+of ``n_fft = 2048`` samples (93 ms) and a hop of 512 samples (23 ms), centred frames. Frame
+``t`` is centred on sample ``t * hop_length``, i.e. at time ``t * hop_length / sr`` seconds,
+which is what :func:`librosa.frames_to_time` computes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import librosa
+import numpy as np
+import soundfile as sf
+
+from amt_helpers._atomic import atomic_path
+
+DEFAULT_SR = 22050
+DEFAULT_N_FFT = 2048
+DEFAULT_HOP = 512
+
+#: Extensions :func:`load` accepts (decoded by libsndfile through soundfile).
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff")
+
+
+class AudioError(ValueError):
+    """Audio that cannot be used: unreadable, empty, silent where sound is needed, or not finite."""
+
+
+def validate_audio(x: np.ndarray, *, name: str = "audio", allow_silence: bool = True) -> np.ndarray:
+    """Check that ``x`` is a usable mono signal and return it as a float array.
+
+    Parameters
+    ----------
+    x : ndarray, shape (n_samples,)
+        The signal.
+    name : str
+        How the error messages call the signal (a file name, an argument name).
+    allow_silence : bool
+        If False, an all-zero signal is an error (NMF of silence has nothing to factorise).
+
+    Returns
+    -------
+    ndarray, shape (n_samples,)
+        ``x`` as a floating-point array (not copied when it already is one).
+
+    Raises
+    ------
+    AudioError
+        If ``x`` is not one-dimensional, is empty, holds NaN or infinite samples, or is silent
+        while ``allow_silence`` is False.
+    """
+    x = np.asarray(x)
+    if not np.issubdtype(x.dtype, np.floating):
+        x = x.astype(np.float32)
+    if x.ndim != 1:
+        raise AudioError(f"{name} must be mono (one-dimensional), got shape {x.shape}")
+    if x.size == 0:
+        raise AudioError(f"{name} is empty (0 samples)")
+    finite = np.isfinite(x)
+    if not finite.all():
+        bad = int(np.size(x) - np.count_nonzero(finite))
+        first = int(np.argmin(finite))
+        raise AudioError(f"{name} has {bad} NaN or infinite samples (first at sample {first})")
+    if not allow_silence and not np.any(x):
+        raise AudioError(f"{name} is silent (all samples are zero)")
+    return x
+
+
+def load(path: str | os.PathLike[str], sr: int | None = DEFAULT_SR) -> tuple[np.ndarray, int]:
+    """Read an audio file as a mono float32 signal, resampled to ``sr``.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A ``.wav``, ``.flac``, ``.ogg``, ``.mp3`` or ``.aif(f)`` file.
+    sr : int or None
+        Target sample rate in Hz; ``None`` keeps the file's rate.
+
+    Returns
+    -------
+    x : ndarray, shape (n_samples,), float32
+        The signal, channels averaged.
+    sr : int
+        Its sample rate in Hz.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist or is a folder.
+    AudioError
+        If the file cannot be decoded (the message names the file and the decoder's reason),
+        is empty, or holds NaN/infinite samples.
+
+    Examples
+    --------
+    >>> from amt_helpers import audio, data
+    >>> x, sr = audio.load(data.example_path("scale"))
+    >>> sr
+    22050
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"audio file not found: {path}")
+    if path.is_dir():
+        raise FileNotFoundError(f"expected an audio file, got a folder: {path}")
+    try:
+        x, file_sr = sf.read(path, dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, TypeError) as err:
+        raise AudioError(f"cannot read audio file {path}: {err}") from err
+    x = validate_audio(x.mean(axis=1), name=str(path))
+    if sr is not None and sr != file_sr:
+        x = librosa.resample(x, orig_sr=file_sr, target_sr=sr).astype(np.float32)
+    else:
+        sr = file_sr
+    return x, int(sr)
+
+
+def write(path: str | os.PathLike[str], x: np.ndarray, sr: int) -> Path:
+    """Write a mono signal atomically; the format follows the extension (``.wav``, ``.flac``).
+
+    Parameters
+    ----------
+    path : str or path-like
+        Destination; its folder must exist. An existing file is replaced only once the new one
+        is complete.
+    x : ndarray, shape (n_samples,)
+        Samples in [-1, 1] (16-bit PCM is written).
+    sr : int
+        Sample rate in Hz.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    x = validate_audio(x, name="x")
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        sf.write(tmp, x, sr, subtype="PCM_16")
+    return path
+
+
+def stft(
+    x: np.ndarray,
+    *,
+    n_fft: int = DEFAULT_N_FFT,
+    hop_length: int = DEFAULT_HOP,
+    window: str = "hann",
+) -> np.ndarray:
+    """Short-time Fourier transform with centred frames.
+
+    Parameters
+    ----------
+    x : ndarray, shape (n_samples,)
+        Mono signal.
+    n_fft : int
+        Window (and FFT) length in samples.
+    hop_length : int
+        Hop between frames in samples.
+    window : str
+        Window name understood by :func:`scipy.signal.get_window`.
+
+    Returns
+    -------
+    X : ndarray, shape (1 + n_fft // 2, n_frames), complex
+        Bin ``k`` is centred on ``k * sr / n_fft`` Hz; frame ``t`` on ``t * hop_length / sr`` s.
+    """
+    x = validate_audio(x, name="x")
+    return librosa.stft(x, n_fft=n_fft, hop_length=hop_length, window=window, center=True)
+
+
+def istft(
+    X: np.ndarray,
+    *,
+    hop_length: int = DEFAULT_HOP,
+    n_fft: int | None = None,
+    window: str = "hann",
+    length: int | None = None,
+) -> np.ndarray:
+    """Inverse of :func:`stft` (weighted overlap-add).
+
+    Parameters
+    ----------
+    X : ndarray, shape (..., 1 + n_fft // 2, n_frames), complex
+        One or a stack of complex spectrograms.
+    hop_length, n_fft, window
+        As used for the forward transform.
+    length : int, optional
+        Pad or trim the output to exactly this many samples (pass the original signal's length
+        to get it back sample-aligned).
+
+    Returns
+    -------
+    ndarray, shape (..., n_samples)
+    """
+    X = np.asarray(X)
+    if not np.iscomplexobj(X):
+        raise ValueError(
+            "istft needs a complex STFT; to invert a magnitude, combine it with a phase first, "
+            "e.g. V * np.exp(1j * np.angle(X))"
+        )
+    return librosa.istft(X, hop_length=hop_length, n_fft=n_fft, window=window, length=length)
+
+
+def frames_to_time(frames: np.ndarray | int, *, sr: int, hop_length: int = DEFAULT_HOP) -> np.ndarray:
+    """Times in seconds of frame indices (centre of each frame), as :func:`librosa.frames_to_time`."""
+    return librosa.frames_to_time(frames, sr=sr, hop_length=hop_length)

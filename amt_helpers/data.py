@@ -1,0 +1,296 @@
+"""The built-in example pieces: real piano sound with exact ground truth, offline.
+
+Each example is defined here symbolically, as a list of :class:`~amt_helpers.notes.Note`. From
+that definition we write a MIDI file, render it with a sampled-piano SoundFont (FluidSynth with
+FluidR3_GM, MIT licence, program 0 "Acoustic Grand Piano"; reverb and chorus off) to mono FLAC
+at 22 050 Hz, and commit audio, MIDI and a CSV of the notes under ``data/`` together with
+``data/manifest.json`` (SHA-256 of every file). Users therefore need no synthesizer; only
+``python data_fetch.py --render`` does.
+
+The examples:
+
+``scale``
+    C major scale C4–C5, up and down (the original course's "piano scale").
+``bach_prelude``
+    J. S. Bach, Prelude in C major, BWV 846, bars 1–4, with the real rhythm: in each half bar
+    the first note is held for 8 sixteenths, the second for 7, then notes 3-4-5-3-4-5 are
+    sixteenths. Pitch set {59, 60, 62, 64, 67, 69, 72, 74, 76, 77}.
+``cadence``
+    A two-hand I–IV–V7–I cadence in C: octave bass in the left hand, chords and a melody on top
+    in the right hand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from amt_helpers import audio
+from amt_helpers.notes import Note, read_csv, write_csv, write_midi
+
+SAMPLE_RATE = audio.DEFAULT_SR
+MANIFEST_NAME = "manifest.json"
+
+#: Where the examples live: ``$AMT_DATA_DIR`` if set, else ``data/`` at the top of the repository.
+DATA_DIR = Path(os.environ.get("AMT_DATA_DIR", Path(__file__).resolve().parent.parent / "data"))
+
+#: SoundFonts tried in order by :func:`find_soundfont`.
+SOUNDFONT_CANDIDATES = (
+    "/usr/share/sounds/sf2/FluidR3_GM.sf2",
+    "/usr/share/soundfonts/FluidR3_GM.sf2",
+)
+
+
+def _scale() -> list[Note]:
+    up = [60, 62, 64, 65, 67, 69, 71, 72]
+    pitches = up + up[-2::-1]
+    step, start = 0.5, 0.25
+    return [Note(start + i * step, start + i * step + 0.45, p, 80) for i, p in enumerate(pitches)]
+
+
+def _bach_prelude() -> list[Note]:
+    bars = [  # the five notes of each bar's broken chord, bottom to top
+        (60, 64, 67, 72, 76),  # C major
+        (60, 62, 69, 74, 77),  # D minor 7 over C
+        (59, 62, 67, 74, 77),  # G7 over B
+        (60, 64, 67, 72, 76),  # C major
+    ]
+    sixteenth, start = 0.2, 0.25
+    notes = []
+    for bar_index, chord in enumerate(bars):
+        for half in range(2):
+            t0 = start + (bar_index * 16 + half * 8) * sixteenth
+            notes.append(Note(t0, t0 + 8 * sixteenth, chord[0], 72))
+            notes.append(Note(t0 + sixteenth, t0 + 8 * sixteenth, chord[1], 68))
+            for j, index in enumerate((2, 3, 4, 2, 3, 4)):
+                onset = t0 + (2 + j) * sixteenth
+                notes.append(Note(onset, onset + sixteenth, chord[index], 76 if j % 3 == 0 else 66))
+    return notes
+
+
+def _cadence() -> list[Note]:
+    beat, start = 0.6, 0.25
+    # (bass octave, chord, melody as (beat offset, pitch, length in beats)); 3 beats per chord
+    harmony = [
+        ((36, 48), (64, 67), [(0, 72, 2), (2, 76, 1)]),
+        ((41, 53), (65, 69), [(0, 77, 1), (1, 76, 1), (2, 74, 1)]),
+        ((43, 55), (65, 71), [(0, 74, 2), (2, 79, 1)]),
+        ((36, 48), (64, 67), [(0, 72, 3)]),
+    ]
+    notes = []
+    for i, (bass, chord, melody) in enumerate(harmony):
+        t0 = start + 3 * i * beat
+        end = t0 + 3 * beat - 0.05
+        notes += [Note(t0, end, p, 70) for p in bass]
+        notes += [Note(t0, end, p, 60) for p in chord]
+        notes += [Note(t0 + b * beat, t0 + (b + n) * beat - 0.05, p, 88) for b, p, n in melody]
+    return sorted(notes, key=lambda n: (n.onset, n.pitch))
+
+
+#: The examples by name, each a function returning its notes.
+EXAMPLES = {"scale": _scale, "bach_prelude": _bach_prelude, "cadence": _cadence}
+
+
+def example_names() -> list[str]:
+    """The names of the built-in examples."""
+    return list(EXAMPLES)
+
+
+def example_notes(name: str) -> list[Note]:
+    """The ground-truth notes of example ``name`` from its symbolic definition."""
+    return EXAMPLES[_check_name(name)]()
+
+
+def example_path(name: str, kind: str = "flac") -> Path:
+    """Path of example ``name``'s file of ``kind`` (``"flac"``, ``"mid"`` or ``"csv"``)."""
+    return DATA_DIR / f"{_check_name(name)}.{kind}"
+
+
+def load_example(name: str) -> tuple[np.ndarray, int, list[Note]]:
+    """Load an example: its audio, sample rate and ground-truth notes.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`example_names`: ``"scale"``, ``"bach_prelude"``, ``"cadence"``.
+
+    Returns
+    -------
+    x : ndarray, shape (n_samples,), float32
+        Mono audio.
+    sr : int
+        Sample rate in Hz (22 050).
+    notes : list of Note
+        The exact notes the audio was rendered from (onset, offset in seconds; MIDI pitch;
+        velocity).
+
+    Raises
+    ------
+    KeyError
+        For an unknown name; the message lists the valid names.
+    FileNotFoundError
+        If the example's files are missing (run ``python data_fetch.py`` to see what is wrong).
+
+    Examples
+    --------
+    >>> from amt_helpers.data import load_example
+    >>> x, sr, notes = load_example("scale")
+    >>> sr, len(notes), notes[0].pitch
+    (22050, 15, 60)
+    """
+    x, sr = audio.load(example_path(name, "flac"), sr=None)
+    return x, sr, read_csv(example_path(name, "csv"))
+
+
+def _check_name(name: str) -> str:
+    if name not in EXAMPLES:
+        raise KeyError(f"unknown example {name!r}; valid names: {', '.join(EXAMPLES)}")
+    return name
+
+
+# --- checking the committed files ----------------------------------------------------------
+
+
+def sha256(path: str | os.PathLike[str]) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_manifest(data_dir: str | os.PathLike[str] = DATA_DIR) -> dict:
+    """The manifest: provenance of the rendered files and the SHA-256 of each."""
+    path = Path(data_dir) / MANIFEST_NAME
+    if not path.is_file():
+        raise FileNotFoundError(f"manifest not found: {path}")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def verify(data_dir: str | os.PathLike[str] = DATA_DIR) -> list[str]:
+    """Check every file listed in the manifest; return one line per problem (empty: all good)."""
+    data_dir = Path(data_dir)
+    try:
+        manifest = read_manifest(data_dir)
+    except (FileNotFoundError, json.JSONDecodeError) as err:
+        return [f"manifest: {err}"]
+    problems = []
+    for name, expected in sorted(manifest["files"].items()):
+        path = data_dir / name
+        if not path.is_file():
+            problems.append(f"{name}: missing")
+        elif sha256(path) != expected:
+            problems.append(f"{name}: corrupt (SHA-256 differs from the manifest)")
+    return problems
+
+
+# --- rendering (maintainers only: needs FluidSynth) ------------------------------------------
+
+
+class RendererMissing(RuntimeError):
+    """FluidSynth or a SoundFont is not installed."""
+
+
+def find_soundfont(candidates: Sequence[str | os.PathLike[str]] = SOUNDFONT_CANDIDATES) -> Path:
+    """The first SoundFont of ``candidates`` that exists (FluidR3_GM from Debian by default)."""
+    for candidate in candidates:
+        if Path(candidate).is_file():
+            return Path(candidate)
+    raise RendererMissing(
+        "no SoundFont found (looked for " + ", ".join(map(str, candidates)) + "); "
+        "on Debian/Ubuntu: sudo apt-get install fluidsynth fluid-soundfont-gm"
+    )
+
+
+def render_notes(
+    notes: Sequence[Note],
+    soundfont: str | os.PathLike[str],
+    *,
+    sr: int = SAMPLE_RATE,
+    program: int = 0,
+    gain: float = 0.5,
+    tail: float = 1.0,
+) -> np.ndarray:
+    """Render notes to mono audio with FluidSynth (reverb and chorus off).
+
+    Parameters
+    ----------
+    notes : sequence of Note
+        What to play.
+    soundfont : path
+        A ``.sf2``/``.sf3`` SoundFont.
+    sr : int
+        Output sample rate in Hz. FluidSynth renders at 44 100 Hz; we resample.
+    program : int
+        General MIDI program (0 = acoustic grand piano).
+    gain : float
+        FluidSynth's master gain; 0.5 leaves headroom for chords.
+    tail : float
+        Seconds rendered after the last note-off, so that releases are not cut.
+
+    Returns
+    -------
+    ndarray, shape (n_samples,), float32
+    """
+    import pretty_midi
+
+    exe = shutil.which("fluidsynth")
+    if exe is None:
+        raise RendererMissing("fluidsynth not found; on Debian/Ubuntu: sudo apt-get install fluidsynth")
+    from amt_helpers.notes import notes_to_midi
+
+    midi = notes_to_midi(notes, program=program)
+    end = max((n.offset for n in notes), default=0.0) + tail
+    # A harmless controller event after the last note keeps FluidSynth rendering the release.
+    midi.instruments[0].control_changes.append(pretty_midi.ControlChange(number=7, value=100, time=end))
+    with tempfile.TemporaryDirectory() as tmp:
+        mid_path, wav_path = Path(tmp) / "in.mid", Path(tmp) / "out.wav"
+        midi.write(str(mid_path))
+        cmd = [exe, "-ni", "-q", "-R", "0", "-C", "0", "-g", str(gain), "-r", "44100",
+               "-F", str(wav_path), str(soundfont), str(mid_path)]
+        result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if result.returncode != 0 or not wav_path.is_file():
+            raise RuntimeError(f"fluidsynth failed ({result.returncode}): {result.stderr.strip()}")
+        x, _ = audio.load(wav_path, sr=sr)
+    return x[: int(round(end * sr))]
+
+
+def render_examples(
+    data_dir: str | os.PathLike[str] = DATA_DIR, soundfont: str | os.PathLike[str] | None = None
+) -> list[Path]:
+    """Re-render every example's FLAC, MIDI and CSV into ``data_dir`` and rewrite the manifest."""
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    soundfont = Path(soundfont) if soundfont else find_soundfont()
+    version = subprocess.run(["fluidsynth", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
+    written = []
+    for name in EXAMPLES:
+        notes = example_notes(name)
+        x = render_notes(notes, soundfont)
+        x = 0.9 * x / np.max(np.abs(x))  # peak-normalise so every example plays at one loudness
+        written += [
+            audio.write(data_dir / f"{name}.flac", x, SAMPLE_RATE),
+            write_midi(data_dir / f"{name}.mid", notes),
+            write_csv(data_dir / f"{name}.csv", notes),
+        ]
+    manifest = {
+        "about": "Example pieces rendered from their MIDI; see amt_helpers/data.py.",
+        "renderer": version.strip(),
+        "soundfont": {"name": soundfont.name, "sha256": sha256(soundfont), "program": 0,
+                      "settings": "reverb off, chorus off, gain 0.5, 44.1 kHz resampled to 22.05 kHz"},
+        "files": {p.name: sha256(p) for p in written},
+    }
+    from amt_helpers._atomic import atomic_path
+
+    with atomic_path(data_dir / MANIFEST_NAME) as tmp:
+        tmp.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return written

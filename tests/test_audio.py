@@ -1,0 +1,120 @@
+import numpy as np
+import pytest
+import soundfile as sf
+
+from amt_helpers import audio
+
+
+@pytest.fixture
+def tone():
+    sr = 22050
+    t = np.arange(sr // 2) / sr
+    return (0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), sr
+
+
+@pytest.mark.parametrize("ext", [".wav", ".flac", ".ogg", ".aiff"])
+def test_load_reads_formats_and_resamples(tmp_path, tone, ext):
+    x, sr = tone
+    path = tmp_path / f"tone{ext}"
+    sf.write(path, np.stack([x, x], axis=1), 44100)  # stereo at another rate
+    y, sr_out = audio.load(path, sr=sr)
+    assert sr_out == sr
+    assert y.dtype == np.float32 and y.ndim == 1
+    assert abs(len(y) - len(x) // 2) <= 1
+
+
+def test_load_keeps_native_rate(tmp_path, tone):
+    x, sr = tone
+    sf.write(tmp_path / "a.wav", x, 16000)
+    assert audio.load(tmp_path / "a.wav", sr=None)[1] == 16000
+
+
+def test_load_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="not found: .*nope.wav"):
+        audio.load(tmp_path / "nope.wav")
+
+
+def test_load_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match="folder"):
+        audio.load(tmp_path)
+
+
+def test_load_unreadable_file_names_file_and_reason(tmp_path):
+    bad = tmp_path / "broken.wav"
+    bad.write_bytes(b"this is not audio at all")
+    with pytest.raises(audio.AudioError, match=r"cannot read audio file .*broken\.wav: .+"):
+        audio.load(bad)
+
+
+def test_load_empty_audio(tmp_path):
+    sf.write(tmp_path / "empty.wav", np.zeros(0, dtype=np.float32), 22050)
+    with pytest.raises(audio.AudioError, match="empty"):
+        audio.load(tmp_path / "empty.wav")
+
+
+def test_load_nan_audio(tmp_path):
+    x = np.zeros(100, dtype=np.float32)
+    x[10] = np.nan
+    sf.write(tmp_path / "nan.wav", x, 22050, subtype="FLOAT")
+    with pytest.raises(audio.AudioError, match="NaN or infinite"):
+        audio.load(tmp_path / "nan.wav")
+
+
+@pytest.mark.parametrize(
+    ("x", "match"),
+    [
+        (np.zeros((2, 10)), "mono"),
+        (np.zeros(0), "empty"),
+        (np.array([0.0, np.inf]), "infinite"),
+    ],
+)
+def test_validate_audio_rejects(x, match):
+    with pytest.raises(audio.AudioError, match=match):
+        audio.validate_audio(x)
+
+
+def test_validate_audio_silence_flag():
+    audio.validate_audio(np.zeros(10))
+    with pytest.raises(audio.AudioError, match="silent"):
+        audio.validate_audio(np.zeros(10), allow_silence=False)
+
+
+def test_stft_shape_and_istft_roundtrip(tone):
+    x, _ = tone
+    X = audio.stft(x, n_fft=1024, hop_length=256)
+    assert X.shape == (513, 1 + len(x) // 256)
+    y = audio.istft(X, hop_length=256, length=len(x))
+    np.testing.assert_allclose(y, x, atol=1e-4)
+
+
+def test_istft_rejects_magnitude(tone):
+    X = audio.stft(tone[0])
+    with pytest.raises(ValueError, match="complex"):
+        audio.istft(np.abs(X))
+
+
+def test_write_is_atomic_and_leaves_no_temp(tmp_path, tone):
+    x, sr = tone
+    out = audio.write(tmp_path / "out.flac", x, sr)
+    y, _ = audio.load(out, sr=None)
+    np.testing.assert_allclose(y, x, atol=1e-4)
+    assert [p.name for p in tmp_path.iterdir()] == ["out.flac"]
+
+
+def test_write_failure_keeps_old_file(tmp_path, tone):
+    x, sr = tone
+    target = tmp_path / "keep.wav"
+    target.write_bytes(b"old")
+    with pytest.raises(audio.AudioError):
+        audio.write(target, np.array([np.nan]), sr)
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.wav"]
+
+
+def test_write_into_missing_folder(tmp_path, tone):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        audio.write(tmp_path / "no" / "x.wav", *tone)
+
+
+def test_frames_to_time():
+    np.testing.assert_allclose(audio.frames_to_time(np.array([0, 43]), sr=22050, hop_length=512), [0, 43 * 512 / 22050])

@@ -1,0 +1,110 @@
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from amt_helpers import data
+from amt_helpers.notes import read_midi
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("name", data.example_names())
+def test_load_example(name):
+    x, sr, notes = data.load_example(name)
+    assert sr == 22050 and x.dtype == np.float32 and x.ndim == 1
+    assert notes == data.example_notes(name) or all(
+        abs(a.onset - b.onset) < 1e-5 and a.pitch == b.pitch for a, b in zip(notes, data.example_notes(name))
+    )
+    # The audio covers the notes and is not silent where they play.
+    last_offset = max(n.offset for n in notes)
+    assert len(x) / sr >= last_offset
+    assert np.sqrt(np.mean(x ** 2)) > 0.01
+    # The committed MIDI holds the same notes.
+    midi_notes = read_midi(data.example_path(name, "mid"))
+    assert [n.pitch for n in midi_notes] == [n.pitch for n in notes]
+
+
+def test_example_definitions():
+    assert data.example_names() == ["scale", "bach_prelude", "cadence"]
+    scale = data.example_notes("scale")
+    assert [n.pitch for n in scale] == [60, 62, 64, 65, 67, 69, 71, 72, 71, 69, 67, 65, 64, 62, 60]
+    bach = data.example_notes("bach_prelude")
+    assert sorted({n.pitch for n in bach}) == [59, 60, 62, 64, 67, 69, 72, 74, 76, 77]
+    # Bar 1, first half bar: C4 held 8 sixteenths, E4 7, then G C E G C E as sixteenths.
+    sixteenth = bach[1].onset - bach[0].onset
+    first_half = bach[:8]
+    assert [n.pitch for n in first_half] == [60, 64, 67, 72, 76, 67, 72, 76]
+    assert [round((n.offset - n.onset) / sixteenth) for n in first_half] == [8, 7, 1, 1, 1, 1, 1, 1]
+    cadence = data.example_notes("cadence")
+    onsets = {}
+    for n in cadence:
+        onsets.setdefault(round(n.onset, 3), []).append(n.pitch)
+    assert max(len(v) for v in onsets.values()) >= 5  # chords in two hands
+    assert min(n.pitch for n in cadence) < 48 < 72 < max(n.pitch for n in cadence)
+
+
+def test_unknown_example_lists_names():
+    with pytest.raises(KeyError, match="valid names: scale, bach_prelude, cadence"):
+        data.load_example("moonlight")
+
+
+def test_verify_detects_corruption_and_missing(tmp_path):
+    copy = tmp_path / "data"
+    shutil.copytree(data.DATA_DIR, copy)
+    assert data.verify(copy) == []
+    target = copy / "scale.flac"
+    raw = bytearray(target.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    target.write_bytes(bytes(raw))
+    (copy / "cadence.csv").unlink()
+    assert data.verify(copy) == ["cadence.csv: missing", "scale.flac: corrupt (SHA-256 differs from the manifest)"]
+
+
+def test_verify_without_manifest(tmp_path):
+    problems = data.verify(tmp_path)
+    assert len(problems) == 1 and "manifest not found" in problems[0]
+
+
+def _data_fetch(*args, env_data=None):
+    env = None
+    if env_data is not None:
+        import os
+
+        env = {**os.environ, "AMT_DATA_DIR": str(env_data)}
+    return subprocess.run([sys.executable, str(ROOT / "data_fetch.py"), *args], capture_output=True, text=True, env=env)
+
+
+def test_data_fetch_cli_verifies(tmp_path):
+    ok = _data_fetch()
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "data OK" in ok.stdout
+    copy = tmp_path / "data"
+    shutil.copytree(data.DATA_DIR, copy)
+    with open(copy / "bach_prelude.flac", "r+b") as handle:
+        handle.seek(1000)
+        byte = handle.read(1)
+        handle.seek(1000)
+        handle.write(bytes([byte[0] ^ 1]))
+    bad = _data_fetch(env_data=copy)
+    assert bad.returncode == 1
+    assert "bach_prelude.flac: corrupt" in bad.stdout
+
+
+@pytest.mark.skipif(shutil.which("fluidsynth") is None, reason="FluidSynth not installed")
+def test_render_notes_makes_sound():
+    from amt_helpers.notes import Note
+
+    x = data.render_notes([Note(0.1, 0.6, 69, 100)], data.find_soundfont(), tail=0.2)
+    assert len(x) == int(round(0.8 * 22050))
+    spectrum = np.abs(np.fft.rfft(x[2205:11025]))
+    peak_hz = np.argmax(spectrum) * 22050 / len(x[2205:11025])
+    assert abs(peak_hz - 440) < 10  # A4 sounds at 440 Hz
+
+
+def test_find_soundfont_missing(tmp_path):
+    with pytest.raises(data.RendererMissing, match="apt-get install"):
+        data.find_soundfont([tmp_path / "none.sf2"])
