@@ -1,0 +1,184 @@
+"""Tests for amt_helpers.sonify: component resynthesis and common-gain listening."""
+
+import base64
+import io
+import re
+import wave
+
+import numpy as np
+import pytest
+
+from amt_helpers import sonify as S
+from amt_helpers.audio import istft, stft
+
+SR, N_FFT, HOP = 22050, 512, 128
+
+
+@pytest.fixture
+def mixture():
+    """Two harmonic tones and a seeded random factorisation of their magnitude STFT."""
+    rng = np.random.default_rng(0)
+    t = np.arange(int(0.5 * SR)) / SR
+    x = 0.5 * np.sin(2 * np.pi * 220 * t) + 0.3 * np.sin(2 * np.pi * 330 * t) * (t > 0.25)
+    X = stft(x, n_fft=N_FFT, hop_length=HOP)
+    R = 3
+    W = rng.random((X.shape[0], R))
+    H = rng.random((R, X.shape[1]))
+    return x, X, W, H
+
+
+def test_masks_sum_to_the_mixture(mixture):
+    _, X, W, H = mixture
+    total = sum(S.component_stft(X, W, H, k) for k in range(W.shape[1]))
+    np.testing.assert_allclose(total, X, rtol=1e-12, atol=1e-12 * np.abs(X).max())
+
+
+def test_mask_where_model_is_zero_gives_zero_not_nan(mixture):
+    _, X, W, H = mixture
+    W = W.copy()
+    W[:10] = 0.0  # the model explains nothing in the lowest 10 bins
+    Y = S.component_stft(X, W, H, 0)
+    assert np.all(np.isfinite(Y))
+    assert not Y[:10].any()
+    total = sum(S.component_stft(X, W, H, k) for k in range(W.shape[1]))
+    np.testing.assert_allclose(total[10:], X[10:], rtol=1e-12, atol=1e-12 * np.abs(X).max())
+
+
+def test_groups_of_components_sum(mixture):
+    _, X, W, H = mixture
+    parts = [S.component_stft(X, W, H, k) for k in range(3)]
+    np.testing.assert_allclose(S.component_stft(X, W, H, [0, 2]), parts[0] + parts[2], atol=1e-12)
+    np.testing.assert_allclose(S.component_stft(X, W, H, slice(0, 2)), parts[0] + parts[1], atol=1e-12)
+    np.testing.assert_allclose(S.component_stft(X, W, H, -1), parts[2])
+    np.testing.assert_allclose(S.component_stft(X, W, H, slice(None)), X, atol=1e-12)
+
+
+def test_phase_mode_has_model_magnitude_and_mixture_phase(mixture):
+    _, X, W, H = mixture
+    Y = S.component_stft(X, W, H, 1, mode="phase")
+    np.testing.assert_allclose(np.abs(Y), np.outer(W[:, 1], H[1]), rtol=1e-12)
+    loud = np.abs(X) > 1e-3 * np.abs(X).max()
+    np.testing.assert_allclose(np.angle(Y)[loud], np.angle(X)[loud], atol=1e-9)
+
+
+def test_seed_angle_bug_differs_from_unit_phasors(mixture):
+    # The original notebook multiplied the magnitude by np.angle(X) (radians, real-valued)
+    # instead of np.exp(1j * np.angle(X)) (unit phasors).
+    _, X, W, H = mixture
+    k = 0
+    buggy = np.outer(W[:, k], H[k]) * np.angle(X)
+    correct = S.component_stft(X, W, H, k, mode="phase")
+    assert not np.iscomplexobj(buggy)  # no phase at all: a real "spectrum"
+    assert np.iscomplexobj(correct)
+    # Magnitudes differ by the factor |angle(X)| in [0, pi], not by a unit phasor.
+    ratio = np.abs(buggy) / np.abs(correct)
+    np.testing.assert_allclose(ratio, np.abs(np.angle(X)), rtol=1e-12)
+    assert ratio.max() > 2.0 and ratio.min() < 0.5
+    assert not np.allclose(np.abs(buggy), np.abs(correct), rtol=0.1)
+    # and the resulting sounds differ too
+    n = (X.shape[1] - 1) * HOP
+    assert not np.allclose(istft(buggy + 0j, hop_length=HOP, length=n), istft(correct, hop_length=HOP, length=n))
+
+
+@pytest.mark.parametrize("mode", ["mask", "phase"])
+def test_component_signals_length_and_stack_matches_single(mixture, mode):
+    x, X, W, H = mixture
+    sig = S.component_signals(X, W, H, mode=mode, hop_length=HOP, length=x.size)
+    assert sig.shape == (W.shape[1], x.size)
+    for k in range(W.shape[1]):
+        single = istft(S.component_stft(X, W, H, k, mode=mode), hop_length=HOP, length=x.size)
+        np.testing.assert_allclose(sig[k], single, atol=1e-10)
+    default = S.component_signals(X, W, H, mode=mode, hop_length=HOP)
+    assert default.shape == (W.shape[1], HOP * (X.shape[1] - 1))
+
+
+def test_component_signals_in_mask_mode_sum_to_the_signal(mixture, monkeypatch):
+    x, X, W, H = mixture
+    monkeypatch.setattr(S, "_MAX_STACK_ENTRIES", X.size)  # force one component per batch
+    sig = S.component_signals(X, W, H, hop_length=HOP, length=x.size)
+    np.testing.assert_allclose(sig.sum(axis=0), x, atol=1e-9)
+
+
+def test_shape_and_argument_validation(mixture):
+    _, X, W, H = mixture
+    with pytest.raises(ValueError, match="rows"):
+        S.component_stft(X, W[:-1], H, 0)
+    with pytest.raises(ValueError, match="frames"):
+        S.component_stft(X, W, H[:, :-1], 0)
+    with pytest.raises(ValueError, match="components"):
+        S.component_stft(X, W[:, :2], H, 0)
+    with pytest.raises(ValueError, match="complex"):
+        S.component_stft(np.abs(X), W, H, 0)
+    with pytest.raises(ValueError, match="non-negative"):
+        S.component_stft(X, -W, H, 0)
+    with pytest.raises(ValueError, match="out of range"):
+        S.component_stft(X, W, H, 3)
+    with pytest.raises(ValueError, match="selects no"):
+        S.component_stft(X, W, H, [])
+    with pytest.raises(ValueError, match="mode"):
+        S.component_stft(X, W, H, 0, mode="angle")
+    with pytest.raises(ValueError, match="eps"):
+        S.component_stft(X, W, H, 0, eps=-1.0)
+    with pytest.raises(ValueError, match="length"):
+        S.component_signals(X, W, H, length=0)
+
+
+# --- listen -----------------------------------------------------------------------------------
+
+
+def decode_clips(html_text):
+    """The int16 samples and rate of every embedded WAV, in order."""
+    out = []
+    for b64 in re.findall(r'src="data:audio/wav;base64,([^"]+)"', html_text):
+        with wave.open(io.BytesIO(base64.b64decode(b64))) as w:
+            assert (w.getnchannels(), w.getsampwidth()) == (1, 2)
+            out.append((np.frombuffer(w.readframes(w.getnframes()), dtype="<i2"), w.getframerate()))
+    return out
+
+
+def test_listen_one_audio_tag_per_clip_and_common_gain():
+    t = np.arange(2000) / 8000
+    mix = 0.4 * np.sin(2 * np.pi * 300 * t)
+    residual = 0.1 * mix  # 20 dB quieter; IPython's Audio would normalise it to full scale
+    out = S.listen(mix, residual, sr=8000, labels=["mix", "resid<ual>"])
+    text = out._repr_html_() if hasattr(out, "_repr_html_") else out.data
+    assert text.count("<audio") == 2
+    assert "mix" in text and "resid&lt;ual&gt;" in text  # labels shown and escaped
+    clips = decode_clips(text)
+    assert [sr for _, sr in clips] == [8000, 8000]
+    (a, _), (b, _) = clips
+    assert a.size == b.size == t.size
+    assert np.abs(a).max() == round(0.9 * 32767)  # loudest peak at 0.9 of full scale
+    assert out.gain == pytest.approx(0.9 / 0.4)
+    loud = np.abs(a) > 1000
+    np.testing.assert_allclose(b[loud] / a[loud], 0.1, atol=2e-3)  # ratio between clips kept
+
+
+def test_listen_explicit_gain_and_size():
+    x = 0.25 * np.ones(1000)
+    out = S.listen(x, sr=16000, gain=2.0)
+    (a, _), = decode_clips(out.data)
+    assert np.all(a == round(0.5 * 32767))
+    assert out.data.count("<audio") == 1 and "clip 1" in out.data
+    # lean: base64 16-bit WAV (~ n * 2 * 4/3 bytes) plus a little markup
+    assert len(out.data) < 1000 * 2 * 4 / 3 + 1000
+    silent = S.listen(np.zeros(10), sr=8000)  # silence must not divide by zero
+    assert silent.gain == 1.0
+
+
+def test_listen_validation():
+    x = np.zeros(100)
+    with pytest.raises(ValueError, match="at least one"):
+        S.listen(sr=8000)
+    with pytest.raises(ValueError, match="1-D"):
+        S.listen(np.zeros((2, 100)), sr=8000)
+    with pytest.raises(ValueError, match="NaN"):
+        S.listen(np.array([0.0, np.nan]), sr=8000)
+    with pytest.raises(ValueError, match="labels"):
+        S.listen(x, x, sr=8000, labels=["only one"])
+    with pytest.raises(ValueError, match="sr"):
+        S.listen(x, sr=8000.5)
+    with pytest.raises(ValueError, match="clip"):
+        S.listen(np.ones(10), sr=8000, gain=2.0)
+    with pytest.raises(ValueError, match="empty"):
+        S.listen(np.zeros(0), sr=8000)
