@@ -327,8 +327,14 @@ def listen(
     """
     if not signals:
         raise ValueError("listen needs at least one signal")
-    if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or not 0 < sr < 2**31:
+    # WAV headers store an integer rate; accept 22050.0 but not 22050.5.
+    if (
+        isinstance(sr, bool)
+        or not isinstance(sr, (int, float, np.integer, np.floating))
+        or not (math.isfinite(sr) and float(sr).is_integer() and 0 < sr < 2**31)
+    ):
         raise ValueError(f"sr must be a positive integer sampling rate, got {sr!r}")
+    sr = int(sr)
     clips = []
     for i, s in enumerate(signals):
         a = np.asarray(s, dtype=float)

@@ -7,6 +7,8 @@ import wave
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from amt_helpers import sonify as S
 from amt_helpers.audio import istft, stft
@@ -31,6 +33,20 @@ def test_masks_sum_to_the_mixture(mixture):
     _, X, W, H = mixture
     total = sum(S.component_stft(X, W, H, k) for k in range(W.shape[1]))
     np.testing.assert_allclose(total, X, rtol=1e-12, atol=1e-12 * np.abs(X).max())
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 8), st.integers(1, 5), st.integers(0, 2**32 - 1))
+def test_masks_sum_to_the_mixture_property(n_bins, n_frames, R, seed):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n_bins, n_frames)) + 1j * rng.normal(size=(n_bins, n_frames))
+    # sparse non-negative factors: W H has exact zeros in places, where the mask must be 0
+    W = rng.random((n_bins, R)) * (rng.random((n_bins, R)) < 0.7)
+    H = rng.random((R, n_frames)) * (rng.random((R, n_frames)) < 0.7)
+    total = sum(S.component_stft(X, W, H, k) for k in range(R))
+    explained = (W @ H) > 0
+    np.testing.assert_allclose(total[explained], X[explained], rtol=1e-12, atol=1e-12)
+    assert not total[~explained].any()
 
 
 def test_mask_where_model_is_zero_gives_zero_not_nan(mixture):
@@ -178,6 +194,7 @@ def test_listen_validation():
         S.listen(x, x, sr=8000, labels=["only one"])
     with pytest.raises(ValueError, match="sr"):
         S.listen(x, sr=8000.5)
+    assert S.listen(x, sr=8000.0).data.count("<audio") == 1  # an integral float rate is fine
     with pytest.raises(ValueError, match="clip"):
         S.listen(np.ones(10), sr=8000, gain=2.0)
     with pytest.raises(ValueError, match="empty"):

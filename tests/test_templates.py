@@ -184,6 +184,15 @@ def test_score_informed_activations_hand_made_example():
     np.testing.assert_array_equal(H, expected)
 
 
+def test_score_informed_activations_accepts_the_project_note_type():
+    from amt_helpers.notes import Note as ProjectNote
+
+    H = T.score_informed_activations(
+        [ProjectNote(0.3, 0.5, 60, 100)], [60], n_frames=8, frame_rate=10.0, onset_tol=0.0, offset_tol=0.0
+    )
+    np.testing.assert_array_equal(H[0], [0, 0, 0, 1, 1, 1, 0, 0])  # 0.3 * 10 is frame 3, not 4
+
+
 def test_score_informed_activations_frame_times_match_librosa():
     import librosa
 
