@@ -38,6 +38,15 @@ test: setup
 notebooks: $(STAMP)
 	$(VENV)/bin/jupytext --to ipynb notebooks/[0-9]*.md
 
+# Executed HTML of every lesson (figures and sound embedded) plus an index page, in build/html/.
+html: setup
+	@mkdir -p $(SCRATCH)
+	$(HERMETIC) $(PY) scripts/notebook_tools.py html build/html
+
+# Student copies (.ipynb and .md) with every `solution` cell replaced by a stub, in build/student/.
+student: $(STAMP)
+	$(PY) scripts/notebook_tools.py student build/student
+
 bench: $(STAMP)
 	$(PY) benchmarks/bench_nmf.py
 
