@@ -1,0 +1,484 @@
+"""From audio to notes: supervised KL-NMF with attack/sustain templates, then a note rule.
+
+The pipeline of :func:`transcribe`:
+
+1. **Representation.** The audio is resampled to 22 050 Hz, its tuning relative to A4 = 440 Hz
+   is estimated (:func:`amt_helpers.dictionary.estimate_tuning`), and a log-frequency magnitude
+   spectrogram ``V`` (n_bands × n_frames) is computed with filter centres moved by that tuning,
+   so the templates fit a piano tuned slightly sharp or flat.
+2. **Activations.** ``V ≈ W H`` with the learned piano dictionary ``W`` (n_bands × R, one attack
+   and a few sustain templates per key; :mod:`amt_helpers.dictionary`) held fixed and ``H``
+   (R × n_frames) learned by KL-NMF multiplicative updates (:func:`amt_helpers.nmf.nmf`,
+   ``beta=1, fixed_W=True``). Score-informed transcription (``pitches=[...]``) simply keeps the
+   templates of those pitches. ``H`` starts from a constant, so the result is deterministic.
+3. **Adaptation** (optional, ``adapt_iter > 0``). A few joint updates of ``W`` and ``H`` in
+   which every template may change only where it is already non-zero (its harmonic support:
+   learned entries below ``support`` × its peak are set to zero first, and zeros stay zeros
+   under multiplicative updates). This adapts the partial strengths to the recorded piano.
+4. **Notes.** Per key, the summed activation of its templates and the activation of its attack
+   template go through :func:`activations_to_notes` (onset peak picking, offset by decay
+   threshold, minimum duration), then :func:`suppress_ghosts` removes notes that are weak
+   copies of a simultaneous stronger note an octave/twelfth/semitone away.
+
+References
+----------
+- P. Smaragdis, J. C. Brown, "Non-negative matrix factorization for polyphonic music
+  transcription", IEEE WASPAA 2003.
+- D. D. Lee, H. S. Seung, "Algorithms for non-negative matrix factorization", NeurIPS 2000.
+- T. Cheng, M. Mauch, E. Benetos, S. Dixon, "An attack/decay model for piano transcription",
+  ISMIR 2016.
+- M. Müller, *Fundamentals of Music Processing*, 2nd ed., Springer 2021, §8.3.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+
+import librosa
+import numpy as np
+
+try:  # installed with scikit-learn; only used to keep BLAS single-threaded
+    from threadpoolctl import threadpool_limits
+except ImportError:  # pragma: no cover
+    import contextlib
+
+    def threadpool_limits(*args, **kwargs):
+        return contextlib.nullcontext()
+
+from amt_helpers.audio import AudioError, validate_audio
+from amt_helpers.dictionary import Dictionary, estimate_tuning, load_dictionary, log_filterbank, stft_magnitude
+from amt_helpers.nmf import nmf
+from amt_helpers.notes import Note
+
+__all__ = ["activations_to_notes", "suppress_ghosts", "transcribe", "compute_activations", "Activations"]
+
+
+def _check_positive(name: str, value: float, *, allow_zero: bool = False) -> float:
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and math.isfinite(value)
+    ok = ok and (value >= 0 if allow_zero else value > 0)
+    if not ok:
+        raise ValueError(f"{name} must be a finite number {'>= 0' if allow_zero else '> 0'}, got {value!r}")
+    return float(value)
+
+
+def activations_to_notes(
+    H: np.ndarray,
+    pitches: Sequence[int],
+    frame_rate: float,
+    *,
+    threshold: float = 0.05,
+    min_duration: float = 0.05,
+    onset_strength: np.ndarray | None = None,
+    onset_threshold: float | None = None,
+    offset_ratio: float = 0.1,
+    min_ioi: float = 0.06,
+    normalize: bool = True,
+    time_offset: float = 0.0,
+) -> list[Note]:
+    """Turn a pitch-activation matrix into notes.
+
+    The rule, per row ``r`` (pitch ``pitches[r]``):
+
+    1. **Normalisation.** If ``normalize``, ``H`` (and ``onset_strength``) are divided by the
+       maximum of ``H`` over all rows and frames, so thresholds are fractions of the loudest
+       activation of the piece. Call the normalised row ``a[t]``.
+    2. **Onset strength.** ``o[t] = onset_strength[r, t]`` if given (e.g. the activation of an
+       attack template), else the positive temporal difference ``o[t] = max(a[t] - a[t-1], 0)``
+       (with ``a[-1] = 0``).
+    3. **Onsets (peak picking).** Frame ``t`` is an onset if ``o[t] >= onset_threshold``
+       (default: ``threshold``), ``o[t]`` is the largest value of ``o`` within ``± min_ioi``
+       seconds (the earliest frame wins a tie), and the activation reaches ``threshold`` within
+       two frames: ``max(a[t : t + 3]) >= threshold``.
+    4. **Offsets (decay threshold).** Let ``peak = max(a[t : t + 3])``. The note lasts while
+       ``a >= max(threshold, offset_ratio * peak)``: it ends at the first later frame below
+       that level, or at the next onset of the same pitch (a re-strike), whichever comes first,
+       or at the end of ``H``. (Piano notes decay exponentially; a ratio to the note's own
+       peak follows soft and loud notes alike, the absolute floor stops noise.)
+    5. **Minimum length.** Notes shorter than ``min_duration`` seconds are dropped.
+
+    Times are frame centres: frame ``t`` is at ``t / frame_rate + time_offset`` seconds (for a
+    centred STFT with hop ``h`` at ``sr`` Hz, ``frame_rate = sr / h``). A note from onset frame
+    ``t0`` to end frame ``t1`` (the first frame no longer sounding) spans
+    ``[t0 / frame_rate, t1 / frame_rate)``. The velocity is ``round(127 * sqrt(peak))`` clipped
+    to 1-127 (a rough loudness, not calibrated).
+
+    Parameters
+    ----------
+    H : ndarray, shape (n_pitches, n_frames)
+        Non-negative activations, one row per pitch.
+    pitches : sequence of int, length n_pitches
+        MIDI pitch of each row.
+    frame_rate : float
+        Frames per second.
+    threshold : float
+        Minimum (normalised) activation of a note, and the absolute floor of its decay.
+    min_duration : float
+        Shortest note kept, in seconds.
+    onset_strength : ndarray, shape (n_pitches, n_frames), optional
+        Onset detection function per pitch; default: positive difference of ``H``.
+    onset_threshold : float, optional
+        Minimum onset strength; default ``threshold``.
+    offset_ratio : float
+        A note ends when its activation falls below this fraction of its peak.
+    min_ioi : float
+        Minimum inter-onset interval of one pitch in seconds (the peak-picking window).
+    normalize : bool
+        Divide by the global maximum of ``H`` first.
+    time_offset : float
+        Seconds added to every time (e.g. to compensate an analysis latency).
+
+    Returns
+    -------
+    list of Note
+        Sorted by onset, then pitch.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> H = np.zeros((2, 10)); H[0, 2:6] = 1.0; H[1, 5:9] = 0.5
+    >>> activations_to_notes(H, [60, 64], frame_rate=10.0, threshold=0.2, min_duration=0.1)
+    [Note(onset=0.2, offset=0.6, pitch=60, velocity=127), Note(onset=0.5, offset=0.9, pitch=64, velocity=90)]
+    """
+    H = np.asarray(H, dtype=float)
+    if H.ndim != 2:
+        raise ValueError(f"H must be 2-D (n_pitches, n_frames), got shape {H.shape}")
+    pitches = [int(p) for p in pitches]
+    if len(pitches) != H.shape[0]:
+        raise ValueError(f"H has {H.shape[0]} rows but {len(pitches)} pitches were given")
+    if not np.all(np.isfinite(H)) or (H.size and H.min() < 0):
+        raise ValueError("H must be finite and non-negative")
+    frame_rate = _check_positive("frame_rate", frame_rate)
+    threshold = _check_positive("threshold", threshold)
+    min_duration = _check_positive("min_duration", min_duration, allow_zero=True)
+    offset_ratio = _check_positive("offset_ratio", offset_ratio, allow_zero=True)
+    min_ioi = _check_positive("min_ioi", min_ioi, allow_zero=True)
+    onset_threshold = threshold if onset_threshold is None else _check_positive("onset_threshold", onset_threshold)
+    if H.size == 0:
+        return []
+
+    scale = H.max() if normalize else 1.0
+    if scale <= 0:
+        return []
+    A = H / scale
+    if onset_strength is None:
+        O = np.diff(A, axis=1, prepend=0.0)
+        np.maximum(O, 0.0, out=O)
+    else:
+        O = np.asarray(onset_strength, dtype=float)
+        if O.shape != H.shape:
+            raise ValueError(f"onset_strength has shape {O.shape}, expected {H.shape}")
+        O = O / scale
+
+    n_frames = A.shape[1]
+    w = max(int(round(min_ioi * frame_rate)), 0)
+    # Peak picking, vectorised over all pitches: o[t] is the max of its window, and strictly
+    # larger than every earlier value in the window (so a plateau yields its first frame).
+    from scipy.ndimage import maximum_filter1d
+
+    win_max = maximum_filter1d(O, size=2 * w + 1, axis=1, mode="constant", cval=0.0)
+    if w > 0:
+        shifted = np.full_like(O, -np.inf)
+        prev_max = np.full_like(O, -np.inf)
+        for k in range(1, w + 1):  # w is a handful of frames
+            shifted[:, k:] = O[:, :-k]
+            shifted[:, :k] = -np.inf
+            np.maximum(prev_max, shifted, out=prev_max)
+        first = O > prev_max
+    else:
+        first = np.ones_like(O, dtype=bool)
+    reach = maximum_filter1d(A, size=3, axis=1, origin=-1, mode="nearest")  # max(a[t:t+3])
+    is_onset = (O >= onset_threshold) & (O >= win_max) & first & (reach >= threshold)
+
+    notes = []
+    for r, p in enumerate(pitches):
+        onsets = np.flatnonzero(is_onset[r])
+        if onsets.size == 0:
+            continue
+        a = A[r]
+        bounds = np.append(onsets[1:], n_frames)
+        for t0, limit in zip(onsets, bounds):
+            peak = reach[r, t0]
+            level = max(threshold, offset_ratio * peak)
+            start = min(t0 + int(np.argmax(a[t0 : min(t0 + 3, n_frames)])), limit)
+            below = np.flatnonzero(a[start:limit] < level)
+            t1 = start + int(below[0]) if below.size else limit
+            t1 = max(t1, t0 + 1)
+            onset, offset = float(t0 / frame_rate + time_offset), float(t1 / frame_rate + time_offset)
+            if offset - onset < min_duration - 1e-9:
+                continue
+            velocity = int(np.clip(round(127 * math.sqrt(min(peak, 1.0))), 1, 127))
+            notes.append(Note(max(onset, 0.0), offset, p, velocity))
+    notes.sort(key=lambda n: (n.onset, n.pitch))
+    return notes
+
+
+def suppress_ghosts(
+    notes: Sequence[Note],
+    *,
+    intervals: Sequence[int] = (12, 19, 24, -12, 1, -1),
+    ratio: float = 0.3,
+    max_onset_gap: float = 0.05,
+) -> list[Note]:
+    """Drop notes that are weak copies of a simultaneous stronger note.
+
+    With templates that do not fit a piano exactly, NMF explains part of a note's partials with
+    the templates of related pitches: the octave and twelfth above (whose fundamentals are the
+    note's 2nd and 3rd partials), the octave below, and, for detuned or unfamiliar timbres, the
+    semitone neighbours. A note at pitch ``q`` is removed when some note at ``q - d`` (``d`` in
+    ``intervals``) starts within ``max_onset_gap`` seconds of it and is at least ``1 / ratio``
+    times louder (velocity, i.e. the square root of the peak activation, compared squared).
+
+    Parameters
+    ----------
+    notes : sequence of Note
+        Notes with velocities from :func:`activations_to_notes`.
+    intervals : sequence of int
+        Semitone distances ``d`` (the suspect is at ``q``, its cause at ``q - d``).
+    ratio : float
+        A suspect is dropped when ``peak(suspect) < ratio * peak(cause)``.
+    max_onset_gap : float
+        Seconds within which the two onsets must coincide.
+
+    Returns
+    -------
+    list of Note
+        The kept notes, in the input order.
+    """
+    notes = list(notes)
+    if not notes:
+        return notes
+    on = np.array([n.onset for n in notes])
+    p = np.array([n.pitch for n in notes])
+    peak = (np.array([n.velocity for n in notes], dtype=float) / 127.0) ** 2
+    same_time = np.abs(on[:, None] - on[None, :]) <= max_onset_gap  # (suspect, cause)
+    related = np.isin(p[:, None] - p[None, :], np.asarray(intervals))
+    weaker = peak[:, None] < ratio * peak[None, :]
+    ghost = (same_time & related & weaker).any(axis=1)
+    return [n for n, g in zip(notes, ghost) if not g]
+
+
+class Activations:
+    """What :func:`compute_activations` returns: the NMF model of a recording.
+
+    Attributes
+    ----------
+    V : ndarray, shape (n_bands, n_frames)
+        Log-frequency magnitude spectrogram that was factorised.
+    W : ndarray, shape (n_bands, R)
+        Templates used (after adaptation, if any).
+    H : ndarray, shape (R, n_frames)
+        Activations of every template.
+    pitch, kind : ndarray, shape (R,)
+        MIDI pitch and kind (0 attack, 1.. sustain) of each template.
+    pitches : list of int, length P
+        The distinct pitches, ascending.
+    pitch_activation : ndarray, shape (P, n_frames)
+        Sum of each pitch's template activations, weighted by the templates' energies
+        (templates sum to 1, so this is the part of ``V`` explained by the pitch per frame).
+    attack_activation : ndarray, shape (P, n_frames)
+        Activation of each pitch's attack template.
+    frame_rate : float
+        Frames per second; frame ``t`` is centred on ``t / frame_rate`` seconds.
+    tuning : float
+        Tuning offset (semitones) the filterbank was moved by.
+    cost : ndarray
+        KL divergence after each NMF iteration.
+    """
+
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+    def __repr__(self) -> str:
+        return (f"Activations(V {self.V.shape}, W {self.W.shape}, H {self.H.shape}, "
+                f"{len(self.pitches)} pitches, frame_rate={self.frame_rate:g}, tuning={self.tuning:+.3f})")
+
+
+def compute_activations(
+    x: np.ndarray,
+    sr: int,
+    *,
+    pitches: Sequence[int] | None = None,
+    dictionary: Dictionary | str | None = None,
+    n_iter: int = 50,
+    adapt_iter: int = 0,
+    support: float = 0.02,
+    tuning: float | None = None,
+) -> Activations:
+    """Fixed-dictionary KL-NMF of a recording (steps 1-3 of :func:`transcribe`).
+
+    Parameters
+    ----------
+    x : ndarray, shape (n_samples,)
+        Mono audio.
+    sr : int
+        Its sample rate in Hz.
+    pitches : sequence of int, optional
+        Restrict the dictionary to these MIDI pitches (score-informed); default all 88 keys.
+    dictionary : Dictionary or path, optional
+        Default: the shipped piano dictionary (:func:`amt_helpers.dictionary.load_dictionary`).
+    n_iter : int
+        KL-NMF iterations for ``H`` with ``W`` fixed.
+    adapt_iter : int
+        Iterations of masked template adaptation after that (0: none).
+    support : float
+        Template entries below ``support`` × the template's peak are zeroed before adaptation.
+    tuning : float, optional
+        Tuning offset in semitones; default: estimated from the audio.
+
+    Returns
+    -------
+    Activations
+    """
+    d = dictionary if isinstance(dictionary, Dictionary) else load_dictionary(dictionary)
+    if pitches is not None:
+        d = d.select(pitches)
+    rep = d.rep
+    x = np.asarray(x, dtype=np.float32)
+    if sr != rep.sr:
+        x = _resample(x, sr, rep.sr)
+    X = stft_magnitude(x, rep)
+    if tuning is None:
+        tuning = estimate_tuning(magnitude=X, sr=rep.sr, n_fft=rep.n_fft)
+    V = log_filterbank(rep, tuning=tuning) @ X
+    V = V / max(float(V.max()), 1e-12)
+    W0 = d.W.astype(np.float32)
+    H0 = np.full((W0.shape[1], V.shape[1]), float(V.mean()) * V.shape[0] / W0.shape[1] + 1e-6, dtype=np.float32)
+    V = V + np.float32(1e-7)  # a noise floor keeps KL's ratio V / WH finite everywhere
+    # One BLAS thread: these products are small, and extra threads mostly spin (CPU time that
+    # does no work when the machine is busy).
+    with threadpool_limits(limits=1, user_api="blas"):
+        res = nmf(V, W0, H0, n_iter=n_iter, beta=1, fixed_W=True)
+        W, H, cost = res.W, res.H, res.cost
+        if adapt_iter > 0:
+            Wm = np.where(W0 >= support * W0.max(axis=0, keepdims=True), W0, 0).astype(np.float32)
+            res = nmf(V, Wm, H, n_iter=adapt_iter, beta=1, fixed_W=False)
+            W, H = res.W, res.H
+            cost = np.concatenate([cost, res.cost[1:]])
+    uniq = sorted(set(int(p) for p in d.pitch))
+    row = {p: i for i, p in enumerate(uniq)}
+    idx = np.array([row[int(p)] for p in d.pitch])
+    energy = W.sum(axis=0)  # adaptation may rescale templates
+    P = np.zeros((len(uniq), H.shape[1]), dtype=np.float32)
+    np.add.at(P, idx, H * energy[:, None])
+    Att = np.zeros_like(P)
+    att = d.kind == 0
+    np.add.at(Att, idx[att], H[att] * energy[att, None])
+    return Activations(V=V, W=W, H=H, pitch=d.pitch, kind=d.kind, pitches=uniq, pitch_activation=P,
+                       attack_activation=Att, frame_rate=rep.frame_rate, tuning=float(tuning), cost=cost)
+
+
+def transcribe(
+    x: np.ndarray,
+    sr: int,
+    *,
+    pitches: Sequence[int] | None = None,
+    dictionary: Dictionary | str | None = None,
+    threshold: float = 0.05,
+    onset_threshold: float | None = None,
+    offset_ratio: float = 0.1,
+    min_duration: float = 0.05,
+    min_ioi: float = 0.06,
+    ghost_ratio: float = 0.3,
+    attack_weight: float = 1.0,
+    n_iter: int = 50,
+    adapt_iter: int = 0,
+    tuning: float | None = None,
+    time_offset: float = 0.0,
+) -> list[Note]:
+    """Transcribe piano audio into notes.
+
+    Parameters
+    ----------
+    x : ndarray, shape (n_samples,)
+        Mono audio, any sample rate (resampled to the dictionary's, 22 050 Hz).
+    sr : int
+        Sample rate of ``x`` in Hz.
+    pitches : sequence of int, optional
+        ``None`` (default): blind transcription over the 88 piano keys, MIDI 21-108. A list of
+        MIDI pitches: score-informed transcription, only these pitches can occur.
+    dictionary : Dictionary or path, optional
+        Templates; default the shipped piano dictionary.
+    threshold, onset_threshold, offset_ratio, min_duration, min_ioi
+        The note rule, see :func:`activations_to_notes` (activations normalised by their
+        maximum).
+    ghost_ratio : float
+        See :func:`suppress_ghosts` (``0`` disables it).
+    attack_weight : float
+        The onset strength of a key is ``attack_weight`` × its attack-template activation plus
+        the positive temporal difference of its total activation.
+    n_iter, adapt_iter, tuning
+        See :func:`compute_activations`.
+    time_offset : float
+        Seconds added to every note time.
+
+    Returns
+    -------
+    list of Note
+        Onsets/offsets in seconds, MIDI pitches, velocities from the activation peaks. An empty
+        list for silent audio (with a :class:`UserWarning`).
+
+    Raises
+    ------
+    AudioError
+        If ``x`` is empty, not mono, or holds NaN/infinite samples.
+    ValueError
+        For invalid options or pitches without templates.
+
+    Notes
+    -----
+    Deterministic: the NMF starts from a constant ``H`` and there is no random step.
+
+    Examples
+    --------
+    >>> from amt_helpers.data import load_example
+    >>> from amt_helpers.transcribe import transcribe
+    >>> x, sr, ref = load_example("scale")
+    >>> notes = transcribe(x, sr)
+    >>> [n.pitch for n in notes[:4]]
+    [60, 62, 64, 65]
+    """
+    x = validate_audio(x, name="x")
+    if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or sr <= 0:
+        raise ValueError(f"sr must be a positive integer (Hz), got {sr!r}")
+    if pitches is not None:
+        pitches = _check_pitches(pitches)
+    if not np.any(np.abs(x) > 1e-5):
+        warnings.warn("the audio is silent: no notes", UserWarning, stacklevel=2)
+        return []
+    act = compute_activations(x, sr, pitches=pitches, dictionary=dictionary, n_iter=n_iter,
+                              adapt_iter=adapt_iter, tuning=tuning)
+    P = act.pitch_activation
+    onset_strength = attack_weight * act.attack_activation + np.maximum(np.diff(P, axis=1, prepend=0.0), 0.0)
+    notes = activations_to_notes(
+        P, act.pitches, act.frame_rate, threshold=threshold,
+        min_duration=min_duration, onset_strength=onset_strength,
+        onset_threshold=onset_threshold, offset_ratio=offset_ratio, min_ioi=min_ioi,
+        time_offset=time_offset)
+    if ghost_ratio > 0:
+        notes = suppress_ghosts(notes, ratio=ghost_ratio)
+    return notes
+
+
+def _resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
+    """Resample with soxr (what ``librosa.resample`` uses by default), without librosa's import cost."""
+    try:
+        import soxr
+    except ImportError:  # pragma: no cover
+        return librosa.resample(x, orig_sr=sr_in, target_sr=sr_out, res_type="soxr_hq").astype(np.float32)
+    return soxr.resample(x, sr_in, sr_out, quality="HQ").astype(np.float32, copy=False)
+
+
+def _check_pitches(pitches) -> list[int]:
+    try:
+        arr = np.asarray(list(pitches), dtype=float)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"pitches must be a sequence of MIDI numbers, got {pitches!r}") from err
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError("pitches must be a non-empty sequence of MIDI numbers")
+    if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
+        raise ValueError(f"pitches must be whole MIDI numbers, got {list(pitches)!r}")
+    if arr.min() < 21 or arr.max() > 108:
+        raise ValueError(f"pitches must be piano keys, MIDI 21-108, got {sorted(set(arr.astype(int).tolist()))}")
+    return sorted(set(arr.astype(int).tolist()))

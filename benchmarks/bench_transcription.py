@@ -1,0 +1,190 @@
+"""Transcription quality and speed: our NMF transcription against the seed's recipe (and Basic Pitch).
+
+Usage::
+
+    python benchmarks/make_eval_set.py                 # once: renders build/eval_set/
+    python benchmarks/bench_transcription.py           # the test split (unseen piano), all methods
+    python benchmarks/bench_transcription.py --split val --methods blind,informed --per-piece
+
+For each method and clip it prints mir_eval's note F (onset, 50 ms), note F with offsets
+(offset_ratio 0.2) and frame F (10 ms), then the means per piano and condition, the "dry" and
+"recording-like" (detune, room, noise, all three) means, and the CPU real-time factor
+(``time.process_time()`` per second of audio).
+
+Methods
+-------
+``seed``
+    The original course notebook's recipe, given the piece's pitch set: |STFT| (2048/512),
+    harmonic combs with 8 % relative tolerance (:func:`amt_helpers.templates.pitch_templates`),
+    scikit-learn's multiplicative-update NMF (Euclidean, 200 iterations, W and H learned from
+    the combs), activations normalised by their maximum and thresholded at 0.1; every run of
+    frames above the threshold is a note.
+``seed_blind``
+    The same over all 88 keys.
+``informed``
+    :func:`amt_helpers.transcribe.transcribe` with ``pitches`` = the piece's pitch set.
+``blind``
+    :func:`amt_helpers.transcribe.transcribe` over the 88 keys.
+``basic_pitch``
+    Spotify's Basic Pitch (ICASSP 2022), if importable (an optional peer, not a dependency).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from amt_helpers import audio  # noqa: E402
+from amt_helpers.evaluate import evaluate  # noqa: E402
+from amt_helpers.notes import Note, pitch_set  # noqa: E402
+from amt_helpers.transcribe import activations_to_notes, transcribe  # noqa: E402
+
+RECORDING_LIKE = ("detune", "room", "noise", "recording")
+METRICS = ("note_f", "note_offset_f", "frame_f")
+
+
+def seed_transcribe(x, sr, pitches=None, *, threshold=0.1, n_iter=200):
+    """The seed notebook's recipe (see the module docstring)."""
+    from sklearn.decomposition import _nmf as sk_nmf  # noqa: F401  (submodule import, see CONVENTIONS)
+    from sklearn.decomposition import NMF
+
+    from amt_helpers.templates import pitch_templates
+
+    pitches = list(range(21, 109)) if pitches is None else list(pitches)
+    V = np.abs(audio.stft(x, n_fft=2048, hop_length=512)).astype(np.float64)
+    W0 = pitch_templates(pitches, sr, 2048, tol_relative=0.08)
+    H0 = np.full((len(pitches), V.shape[1]), max(V.mean(), 1e-9))
+    model = NMF(n_components=len(pitches), init="custom", solver="mu", beta_loss="frobenius",
+                max_iter=n_iter, tol=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        Ht = model.fit_transform(V.T, W=np.ascontiguousarray(H0.T), H=np.ascontiguousarray(W0.T))
+    H = Ht.T
+    H = H / max(H.max(), 1e-12)
+    # Fixed threshold; every run of frames above it is a note (no onset detection).
+    return activations_to_notes(H * (H >= threshold), pitches, sr / 512, threshold=threshold,
+                                min_duration=0.0, onset_threshold=threshold, min_ioi=0.0,
+                                offset_ratio=0.0, normalize=False)
+
+
+def basic_pitch_transcribe(path):
+    from basic_pitch.inference import predict  # optional
+
+    _, midi, _ = predict(str(path))
+    return [Note(n.start, n.end, n.pitch, n.velocity) for inst in midi.instruments for n in inst.notes
+            if n.end > n.start]
+
+
+def run_method(method, x, sr, ref, path, options):
+    pitches = pitch_set(ref)
+    if method == "seed":
+        return seed_transcribe(x, sr, pitches)
+    if method == "seed_blind":
+        return seed_transcribe(x, sr, None)
+    if method == "informed":
+        return transcribe(x, sr, pitches=pitches, **options)
+    if method == "blind":
+        return transcribe(x, sr, **options)
+    if method == "basic_pitch":
+        return basic_pitch_transcribe(path)
+    raise ValueError(method)
+
+
+def parse_options(items):
+    options = {}
+    for item in items or []:
+        key, _, value = item.partition("=")
+        try:
+            options[key] = int(value)
+        except ValueError:
+            options[key] = float(value)
+    return options
+
+
+def main(argv=None) -> int:
+    import make_eval_set
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--split", default="test", choices=["val", "test"])
+    parser.add_argument("--methods", default="seed,seed_blind,informed,blind,basic_pitch")
+    parser.add_argument("--pianos", default=None, help="comma-separated pianos (default: all of the split)")
+    parser.add_argument("--conditions", default=",".join(make_eval_set.CONDITIONS))
+    parser.add_argument("--examples", action="store_true", help="also the three shipped examples")
+    parser.add_argument("--per-piece", action="store_true", help="print one line per clip")
+    parser.add_argument("--set", action="append", metavar="KEY=VALUE",
+                        help="override a transcribe() option, e.g. --set threshold=0.06")
+    args = parser.parse_args(argv)
+    options = parse_options(args.set)
+    methods = args.methods.split(",")
+    if "basic_pitch" in methods:
+        try:
+            import basic_pitch  # noqa: F401
+        except ImportError:
+            print("basic_pitch not installed: skipped (pip install basic-pitch in a separate venv)")
+            methods.remove("basic_pitch")
+
+    clips = [c for c in make_eval_set.load_index() if c["split"] == args.split
+             and c["condition"] in args.conditions.split(",")
+             and (args.pianos is None or c["piano"] in args.pianos.split(","))]
+    items = [(c["piano"], c["condition"], c["piece"], make_eval_set.OUT / c["audio"],
+              lambda c=c: make_eval_set.load_clip(c)) for c in clips]
+    if args.examples:
+        from amt_helpers.data import example_names, example_path, load_example
+
+        items += [("examples", "dry", n, example_path(n), lambda n=n: load_example(n)) for n in example_names()]
+
+    results = defaultdict(list)  # (method, piano, condition) -> list of metric dicts
+    cpu = defaultdict(float)
+    seconds = 0.0
+    if args.per_piece:
+        print(f"{'method':12s} {'piano':10s} {'condition':10s} {'piece':14s} {'noteF':>6s} {'+offF':>6s} {'frameF':>6s}")
+    for piano, condition, piece, path, load in items:
+        x, sr, ref = load()
+        seconds += x.size / sr
+        for method in methods:
+            t0 = time.process_time()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                est = run_method(method, x, sr, ref, path, options)
+            cpu[method] += time.process_time() - t0
+            m = evaluate(ref, est)
+            results[(method, piano, condition)].append(m)
+            if args.per_piece:
+                print(f"{method:12s} {piano:10s} {condition:10s} {piece:14s} "
+                      + " ".join(f"{m[k]:6.3f}" for k in METRICS), flush=True)
+
+    def mean(ms):
+        return [float(np.mean([m[k] for m in ms])) for k in METRICS] if ms else [float("nan")] * 3
+
+    pianos = sorted({p for _, p, _ in results})
+    conditions = [c for c in (*make_eval_set.CONDITIONS,) if any(c == k[2] for k in results)]
+    print(f"\nmeans over pieces: note F / note F with offsets / frame F ({args.split} split)")
+    print(f"{'method':12s} {'piano':10s} " + " ".join(f"{c:>20s}" for c in conditions)
+          + f" {'dry':>20s} {'recording-like':>20s}")
+    for method in methods:
+        for piano in pianos:
+            row = []
+            for c in conditions:
+                row.append("/".join(f"{v:.3f}" for v in mean(results[(method, piano, c)])))
+            dry = mean(results[(method, piano, "dry")])
+            rec = mean([m for c in RECORDING_LIKE for m in results[(method, piano, c)]])
+            print(f"{method:12s} {piano:10s} " + " ".join(f"{r:>20s}" for r in row)
+                  + f" {'/'.join(f'{v:.3f}' for v in dry):>20s} {'/'.join(f'{v:.3f}' for v in rec):>20s}")
+    print(f"\nCPU real-time factor (process_time / audio duration) over {seconds:.0f} s of audio:")
+    for method in methods:
+        print(f"  {method:12s} {cpu[method] / seconds:.4f}  ({60 * cpu[method] / seconds:.2f} s CPU per 60 s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,147 @@
+"""Rebuild data/piano_dictionary.npz (+ .json provenance) from isolated piano notes.
+
+For every training piano (General MIDI program 0 of a SoundFont, rendered by FluidSynth with
+reverb and chorus off) every key A0-C8 is played alone at several velocities; each note is held
+for ``HOLD`` seconds and followed by silence. The renders are analysed with the dictionary's
+log-frequency spectrogram (filter centres moved by the tuning that
+:func:`amt_helpers.dictionary.estimate_tuning` measures on the render, exactly as
+:func:`amt_helpers.transcribe.transcribe` does on a recording), and for each key one attack and
+``N_SUSTAIN`` sustain templates are learned by KL-NMF from all its notes
+(:func:`amt_helpers.dictionary.learn_pitch_templates`).
+
+Usage (needs ``fluidsynth`` and the SoundFont packages named in ``PIANOS``)::
+
+    python scripts/build_dictionary.py            # renders are cached in build/dictionary/
+
+The validation piano (csound-soundfont's sf_GMbank) and the test piano (MuseScore General) of
+benchmarks/make_eval_set.py are deliberately *not* used here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from amt_helpers import audio, data  # noqa: E402
+from amt_helpers.dictionary import (  # noqa: E402
+    PIANO_PITCHES,
+    Dictionary,
+    Representation,
+    estimate_tuning,
+    learn_pitch_templates,
+    log_filterbank,
+    save_dictionary,
+    spectrogram,
+)
+from amt_helpers.notes import Note  # noqa: E402
+
+#: Training pianos: (Debian package, SoundFont file name, General MIDI program).
+PIANOS = {
+    "FluidR3_GM": ("fluid-soundfont-gm", "/usr/share/sounds/sf2/FluidR3_GM.sf2", 0),
+    "TimGM6mb": ("timgm6mb-soundfont", "/usr/share/sounds/sf2/TimGM6mb.sf2", 0),
+}
+VELOCITIES = (30, 55, 80, 105, 127)
+HOLD = 2.5  # seconds each note is held
+SPACING = 3.5  # seconds between onsets
+START = 0.5
+N_SUSTAIN = 2
+ATTACK_FRAMES = 3
+REP = Representation()
+CACHE = ROOT / "build" / "dictionary"
+OUT = ROOT / "data" / "piano_dictionary.npz"
+
+
+def isolated_notes() -> list[Note]:
+    notes, t = [], START
+    for p in PIANO_PITCHES:
+        for v in VELOCITIES:
+            notes.append(Note(t, t + HOLD, p, v))
+            t += SPACING
+    return notes
+
+
+def sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def render(name: str) -> np.ndarray:
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path = CACHE / f"{name}.flac"
+    if not path.is_file():
+        _, sf, program = PIANOS[name]
+        x = data.render_notes(isolated_notes(), sf, sr=REP.sr, program=program, gain=0.3)
+        audio.write(path, 0.9 * x / np.abs(x).max(), REP.sr)
+    x, _ = audio.load(path, sr=REP.sr)
+    return x
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args(argv)
+    notes = isolated_notes()
+    per_pitch: dict[int, list] = {p: [] for p in PIANO_PITCHES}
+    tunings = {}
+    for name in PIANOS:
+        x = render(name)
+        tuning = estimate_tuning(x, REP.sr)
+        tunings[name] = round(tuning, 4)
+        V = spectrogram(x, REP, filterbank=log_filterbank(REP, tuning=tuning))
+        V /= V.max()
+        for n in notes:
+            on = int(round(n.onset * REP.frame_rate))
+            a = max(on - 2, 0)
+            b = min(int(round((n.onset + SPACING - 0.1) * REP.frame_rate)), V.shape[1])
+            per_pitch[n.pitch].append((V[:, a:b], on - a))
+        print(f"{name}: tuning {tuning:+.3f} semitones, {V.shape[1]} frames", flush=True)
+
+    cols, pitch, kind = [], [], []
+    for p in PIANO_PITCHES:
+        segs = [s for s, _ in per_pitch[p]]
+        ons = [o for _, o in per_pitch[p]]
+        W = learn_pitch_templates(segs, ons, n_sustain=N_SUSTAIN, attack_frames=ATTACK_FRAMES)
+        cols.append(W)
+        pitch += [p] * W.shape[1]
+        kind += list(range(W.shape[1]))
+    W = np.concatenate(cols, axis=1)
+    version = subprocess.run(["fluidsynth", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
+    provenance = {
+        "about": "Per-key attack + sustain templates learned by KL-NMF from isolated notes; "
+                 "rebuild with scripts/build_dictionary.py",
+        "renderer": version.strip(),
+        "pianos": [{"soundfont": Path(sf).name, "package": pkg, "program": prog, "sha256": sha256(sf),
+                    "estimated_tuning_semitones": tunings[name]}
+                   for name, (pkg, sf, prog) in PIANOS.items()],
+        "render_settings": "FluidSynth, reverb off, chorus off, gain 0.3, 44.1 kHz resampled to "
+                           f"{REP.sr} Hz, peak-normalised",
+        "velocities": list(VELOCITIES),
+        "hold_seconds": HOLD,
+        "pitches": [PIANO_PITCHES[0], PIANO_PITCHES[-1]],
+        "n_sustain": N_SUSTAIN,
+        "attack_frames": ATTACK_FRAMES,
+        "representation": REP.to_dict(),
+        "learning": "amt_helpers.dictionary.learn_pitch_templates (KL-NMF, 100 iterations, "
+                    "constrained activations)",
+    }
+    d = Dictionary(W, np.asarray(pitch), np.asarray(kind), REP, provenance)
+    save_dictionary(args.out, d)
+    args.out.with_suffix(".json").write_text(json.dumps(provenance, indent=2) + "\n")
+    print(f"wrote {args.out.name}: W {W.shape}, {args.out.stat().st_size / 1024:.0f} kB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,196 @@
+"""The note rule on hand-made activations (exact notes), ghost suppression, and transcribe()."""
+
+import numpy as np
+import pytest
+
+from amt_helpers.audio import AudioError
+from amt_helpers.dictionary import Representation, estimate_tuning, load_dictionary, log_filterbank
+from amt_helpers.notes import Note
+from amt_helpers.transcribe import activations_to_notes, compute_activations, suppress_ghosts, transcribe
+
+FR = 10.0  # frames per second: frame t is at t / 10 s
+
+
+def _notes(H, pitches=(60,), **kw):
+    kw.setdefault("threshold", 0.2)
+    kw.setdefault("min_duration", 0.0)
+    kw.setdefault("min_ioi", 0.0)
+    return activations_to_notes(np.asarray(H, dtype=float), list(pitches), FR, **kw)
+
+
+def test_single_block_gives_one_note():
+    H = np.zeros((1, 10))
+    H[0, 2:6] = 1.0
+    assert _notes(H) == [Note(0.2, 0.6, 60, 127)]
+
+
+def test_two_pitches_sorted_and_velocity_from_sqrt_peak():
+    H = np.zeros((2, 10))
+    H[0, 5:9] = 0.25
+    H[1, 1:3] = 1.0
+    assert _notes(H, (60, 64)) == [Note(0.1, 0.3, 64, 127), Note(0.5, 0.9, 60, 64)]
+
+
+def test_normalisation_by_global_maximum():
+    H = np.zeros((1, 10))
+    H[0, 2:6] = 7.0  # scale does not matter when normalize=True
+    assert _notes(H) == [Note(0.2, 0.6, 60, 127)]
+    assert _notes(H, normalize=False, threshold=10.0) == []
+
+
+def test_exponential_decay_ends_at_offset_ratio_of_peak():
+    # peak 1 at frame 1, then halves every frame: 1, .5, .25, .125, .0625 ...
+    H = np.zeros((1, 12))
+    H[0, 1:] = 0.5 ** np.arange(11)
+    # level = max(threshold 0.05, 0.2 * 1) = 0.2: frames 1, 2, 3 (0.25) sound, frame 4 (0.125) does not
+    assert _notes(H, threshold=0.05, offset_ratio=0.2) == [Note(0.1, 0.4, 60, 127)]
+    # with a smaller ratio the absolute floor 0.05 decides: 0.0625 >= 0.05 at frame 5, 0.031 at frame 6
+    assert _notes(H, threshold=0.05, offset_ratio=0.01) == [Note(0.1, 0.6, 60, 127)]
+
+
+def test_restrike_inside_a_held_note_splits_it():
+    H = np.zeros((1, 12))
+    H[0, 1:5] = 0.5
+    H[0, 5:9] = 1.0  # a second, louder attack while the first still sounds
+    assert _notes(H) == [Note(0.1, 0.5, 60, 90), Note(0.5, 0.9, 60, 127)]
+
+
+def test_min_ioi_merges_close_onsets():
+    H = np.zeros((1, 12))
+    H[0, 1:3] = 0.5
+    H[0, 3:9] = 1.0
+    # without a minimum inter-onset interval: two notes; with 0.25 s only the stronger onset
+    # (frame 1: rise 0.5; frame 3: rise 0.5 -> tie, the earliest wins) survives.
+    assert len(_notes(H)) == 2
+    assert _notes(H, min_ioi=0.25) == [Note(0.1, 0.9, 60, 127)]  # peak = max(a[t:t+3]) = 1
+
+
+def test_min_duration_drops_short_notes():
+    H = np.zeros((1, 10))
+    H[0, 2:3] = 1.0
+    H[0, 5:9] = 1.0
+    assert _notes(H, min_duration=0.15) == [Note(0.5, 0.9, 60, 127)]
+
+
+def test_below_threshold_is_silent_and_onset_strength_is_used():
+    H = np.zeros((1, 10))
+    H[0, 2:6] = 1.0
+    H[0, 7:9] = 0.1  # normalised 0.1 < threshold: no note
+    assert _notes(H) == [Note(0.2, 0.6, 60, 127)]
+    # An explicit onset function: only frame 4 may start a note.
+    O = np.zeros_like(H)
+    O[0, 4] = 1.0
+    assert _notes(H, onset_strength=O) == [Note(0.4, 0.6, 60, 127)]
+
+
+def test_time_offset_and_note_at_the_end():
+    H = np.zeros((1, 5))
+    H[0, 3:] = 1.0
+    assert _notes(H, time_offset=0.05) == [Note(0.35, 0.55, 60, 127)]
+
+
+def test_empty_and_invalid_activations():
+    assert _notes(np.zeros((1, 10))) == []
+    assert _notes(np.zeros((0, 10)), ()) == []
+    with pytest.raises(ValueError, match="rows"):
+        _notes(np.zeros((2, 10)), (60,))
+    with pytest.raises(ValueError, match="non-negative"):
+        _notes(-np.ones((1, 10)))
+    with pytest.raises(ValueError, match="threshold"):
+        _notes(np.ones((1, 10)), threshold=0)
+
+
+def test_suppress_ghosts_removes_weak_octave_only():
+    loud, weak = 127, 40  # peaks 1.0 and about 0.1
+    notes = [Note(1.0, 2.0, 48, loud), Note(1.02, 2.0, 60, weak),  # weak octave: ghost
+             Note(1.0, 2.0, 55, loud),  # a strong twelfth: a real note
+             Note(3.0, 4.0, 72, weak)]  # weak but alone: real
+    kept = suppress_ghosts(notes, ratio=0.3)
+    assert [n.pitch for n in kept] == [48, 55, 72]
+    assert suppress_ghosts([], ratio=0.3) == []
+
+
+# --- representation and the shipped dictionary -------------------------------------------
+
+
+def test_filterbank_shape_independent_of_tuning_and_rows_sum_to_one():
+    rep = Representation()
+    F0, F1 = log_filterbank(rep), log_filterbank(rep, tuning=0.3)
+    assert F0.shape == F1.shape and F0.shape[1] == 1 + rep.n_fft // 2
+    np.testing.assert_allclose(F0.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_estimate_tuning_of_a_detuned_tone():
+    sr = 22050
+    t = np.arange(sr) / sr
+    for cents in (-30, 0, 20):
+        f = 440 * 2 ** (cents / 1200)
+        x = sum(np.sin(2 * np.pi * h * f * t) / h for h in (1, 2, 3))
+        assert estimate_tuning(x.astype(np.float32), sr) == pytest.approx(cents / 100, abs=0.03)
+
+
+def test_shipped_dictionary_covers_the_piano():
+    d = load_dictionary()
+    assert d.pitches == list(range(21, 109))
+    assert d.W.shape == (log_filterbank(d.rep).shape[0], len(d.pitch))
+    np.testing.assert_allclose(d.W.sum(axis=0), 1.0, rtol=1e-4)
+    assert "pianos" in d.provenance
+    sub = d.select([60, 64])
+    assert sub.pitches == [60, 64]
+    with pytest.raises(ValueError, match="no templates"):
+        d.select([10])
+
+
+# --- transcribe() ---------------------------------------------------------------------------
+
+
+def test_transcribe_rejects_bad_audio_and_pitches():
+    with pytest.raises(AudioError):
+        transcribe(np.array([0.0, np.nan, 0.0]), 22050)
+    with pytest.raises(AudioError):
+        transcribe(np.zeros(0), 22050)
+    with pytest.raises(ValueError, match="piano keys"):
+        transcribe(np.ones(100), 22050, pitches=[10])
+    with pytest.raises(ValueError, match="sr"):
+        transcribe(np.ones(100), 0)
+
+
+def test_transcribe_silence_warns_and_returns_nothing():
+    with pytest.warns(UserWarning, match="silent"):
+        assert transcribe(np.zeros(22050, dtype=np.float32), 22050) == []
+
+
+def _tone(pitch, sr, dur=1.0, start=0.25):
+    t = np.arange(int(sr * (dur + 2 * start))) / sr
+    f = 440 * 2 ** ((pitch - 69) / 12)
+    env = np.where(t >= start, np.exp(-3 * (t - start)), 0.0) * (t < start + dur)
+    return (env * sum(np.sin(2 * np.pi * h * f * t) / h for h in range(1, 6))).astype(np.float32)
+
+
+def test_transcribe_synthetic_tone_any_sample_rate_deterministic():
+    for sr in (22050, 16000):
+        x = _tone(69, sr)
+        a, b = transcribe(x, sr), transcribe(x, sr)
+        assert a == b
+        assert [n.pitch for n in a] == [69]
+        assert a[0].onset == pytest.approx(0.25, abs=0.05)
+
+
+def test_compute_activations_shapes():
+    x = _tone(60, 22050)
+    act = compute_activations(x, 22050, pitches=[60, 64])
+    assert act.pitches == [60, 64]
+    assert act.pitch_activation.shape == (2, act.V.shape[1])
+    assert act.H.shape == (act.W.shape[1], act.V.shape[1])
+    assert act.pitch_activation[0].max() > 5 * act.pitch_activation[1].max()
+
+
+def test_transcribe_shipped_example_above_floor():
+    from amt_helpers.data import load_example
+    from amt_helpers.evaluate import evaluate
+
+    x, sr, ref = load_example("bach_prelude")
+    m = evaluate(ref, transcribe(x, sr))
+    # Measured 0.97 / 0.61 / 0.84 (blind); the floor is about 0.8x that.
+    assert m["note_f"] >= 0.78
+    assert m["frame_f"] >= 0.65
