@@ -25,11 +25,14 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import notebook_tools as tools  # noqa: E402
 
 LESSONS = [
+    "00_overview",
     "01_nmf_dimensions",
     "02_nmf_random_init",
     "03_magnitude_and_phase",
     "04_pitch_informed_nmf",
     "05_sonification",
+    "06_transcription_and_evaluation",
+    "07_score_informed_and_blind",
 ]
 PRESENT = [name for name in LESSONS if (tools.NOTEBOOK_DIR / f"{name}.md").exists()]
 
