@@ -89,9 +89,9 @@ def cmd_transcribe(args) -> int:
     pitches = parse_pitches(args.pitches) if args.pitches is not None else None
     for name in ("threshold", "offset_ratio", "min_duration"):
         value = getattr(args, name)
-        if not value >= 0:
-            raise UsageError(f"--{name.replace('_', '-')} must be >= 0, got {value}")
-    if not args.threshold > 0:
+        if value is not None and not (value >= 0 and value < float("inf")):
+            raise UsageError(f"--{name.replace('_', '-')} must be a number >= 0, got {value}")
+    if args.threshold is not None and not args.threshold > 0:
         raise UsageError("--threshold must be > 0")
 
     try:
@@ -180,14 +180,6 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as stop:  # --help (0) or a usage error (2, already reported)
         return int(stop.code or 0)
-    if args.command == "transcribe":
-        from amt_helpers import transcribe as tr
-        import inspect
-
-        defaults = inspect.signature(tr.transcribe).parameters
-        for name in ("threshold", "offset_ratio", "min_duration"):
-            if getattr(args, name) is None:
-                setattr(args, name, defaults[name].default)
     try:
         return args.func(args)
     except UsageError as err:

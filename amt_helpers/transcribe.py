@@ -52,7 +52,16 @@ from amt_helpers.dictionary import Dictionary, estimate_tuning, load_dictionary,
 from amt_helpers.nmf import nmf
 from amt_helpers.notes import Note
 
-__all__ = ["activations_to_notes", "suppress_ghosts", "transcribe", "compute_activations", "Activations"]
+__all__ = [
+    "activations_to_notes",
+    "suppress_ghosts",
+    "transcribe",
+    "compute_activations",
+    "notes_from_activations",
+    "Activations",
+    "BLIND_DEFAULTS",
+    "INFORMED_DEFAULTS",
+]
 
 
 def _check_positive(name: str, value: float, *, allow_zero: bool = False) -> float:
@@ -72,37 +81,54 @@ def activations_to_notes(
     min_duration: float = 0.05,
     onset_strength: np.ndarray | None = None,
     onset_threshold: float | None = None,
-    offset_ratio: float = 0.1,
     min_ioi: float = 0.06,
+    sustain: np.ndarray | None = None,
+    offset_ratio: float = 0.01,
+    offset_threshold: float = 0.002,
+    drop_db: float | None = 8.0,
+    drop_frames: int = 3,
+    smooth_frames: int = 3,
     normalize: bool = True,
     time_offset: float = 0.0,
+    offset_shift: float = 0.0,
 ) -> list[Note]:
     """Turn a pitch-activation matrix into notes.
 
     The rule, per row ``r`` (pitch ``pitches[r]``):
 
-    1. **Normalisation.** If ``normalize``, ``H`` (and ``onset_strength``) are divided by the
-       maximum of ``H`` over all rows and frames, so thresholds are fractions of the loudest
-       activation of the piece. Call the normalised row ``a[t]``.
+    1. **Normalisation.** If ``normalize``, ``H`` (and ``onset_strength``, ``sustain``) are
+       divided by the maximum of ``H`` over all rows and frames, so thresholds are fractions of
+       the loudest activation of the piece. Call the normalised row ``a[t]``.
     2. **Onset strength.** ``o[t] = onset_strength[r, t]`` if given (e.g. the activation of an
        attack template), else the positive temporal difference ``o[t] = max(a[t] - a[t-1], 0)``
        (with ``a[-1] = 0``).
-    3. **Onsets (peak picking).** Frame ``t`` is an onset if ``o[t] >= onset_threshold``
-       (default: ``threshold``), ``o[t]`` is the largest value of ``o`` within ``± min_ioi``
+    3. **Onsets (peak picking).** Frame ``t0`` is an onset if ``o[t0] >= onset_threshold``
+       (default: ``threshold``), ``o[t0]`` is the largest value of ``o`` within ``± min_ioi``
        seconds (the earliest frame wins a tie), and the activation reaches ``threshold`` within
-       two frames: ``max(a[t : t + 3]) >= threshold``.
-    4. **Offsets (decay threshold).** Let ``peak = max(a[t : t + 3])``. The note lasts while
-       ``a >= max(threshold, offset_ratio * peak)``: it ends at the first later frame below
-       that level, or at the next onset of the same pitch (a re-strike), whichever comes first,
-       or at the end of ``H``. (Piano notes decay exponentially; a ratio to the note's own
-       peak follows soft and loud notes alike, the absolute floor stops noise.)
-    5. **Minimum length.** Notes shorter than ``min_duration`` seconds are dropped.
+       two frames: ``peak = max(a[t0 : t0 + 3]) >= threshold``. The peak frame is ``tp``.
+    4. **Minimum length.** The note must stay at or above ``threshold`` for ``min_duration``
+       seconds: with ``te`` the first frame ``>= tp`` where ``a < threshold`` (or the next onset
+       of the pitch), notes with ``(te - t0) / frame_rate < min_duration`` are dropped. This is
+       what removes short blips of activation.
+    5. **Offset (decay and damper).** On the sustain activation ``s`` (``sustain[r]``, default
+       ``a``) with its peak ``ps = max(s[t0 : t0 + 3])`` and its level in dB smoothed over
+       ``smooth_frames`` frames, ``L[t]`` (moving average of ``20 log10 s``), the note ends at
+       the first frame ``t >= tp + drop_frames`` where
 
-    Times are frame centres: frame ``t`` is at ``t / frame_rate + time_offset`` seconds (for a
-    centred STFT with hop ``h`` at ``sr`` Hz, ``frame_rate = sr / h``). A note from onset frame
-    ``t0`` to end frame ``t1`` (the first frame no longer sounding) spans
-    ``[t0 / frame_rate, t1 / frame_rate)``. The velocity is ``round(127 * sqrt(peak))`` clipped
-    to 1-127 (a rough loudness, not calibrated).
+       - ``s`` has decayed: ``L[t] < 20 log10(offset_ratio * ps)`` or ``s[t] < offset_threshold``
+         (piano notes decay exponentially: a ratio to the note's own peak treats soft and loud
+         notes alike; the absolute floor stops noise) — the note ends at ``t``; or
+       - ``s`` drops fast, as when a damper stops the string: ``L[t + drop_frames] - L[t] <
+         -drop_db`` (``drop_db=None`` disables this test) — the note ends at
+         ``t + drop_frames // 2``;
+
+       and at the latest at the next onset of the same pitch (a re-strike) or the end of ``H``.
+    6. **Times.** Frame ``t`` is at ``t / frame_rate + time_offset`` seconds (frame centres; for
+       a centred STFT with hop ``h`` at ``sr`` Hz, ``frame_rate = sr / h``). A note from onset
+       frame ``t0`` to end frame ``t1`` spans ``[t0, t1) / frame_rate + time_offset``; then
+       ``offset_shift`` seconds are taken off the offset (the analysis window makes energy
+       linger after a note ends), never leaving less than ``min_duration``. The velocity is
+       ``round(127 * sqrt(peak))`` clipped to 1-127 (a rough loudness, not calibrated).
 
     Parameters
     ----------
@@ -113,21 +139,35 @@ def activations_to_notes(
     frame_rate : float
         Frames per second.
     threshold : float
-        Minimum (normalised) activation of a note, and the absolute floor of its decay.
+        Minimum (normalised) activation of a note (steps 3 and 4).
     min_duration : float
-        Shortest note kept, in seconds.
+        Shortest note kept, in seconds (step 4).
     onset_strength : ndarray, shape (n_pitches, n_frames), optional
         Onset detection function per pitch; default: positive difference of ``H``.
     onset_threshold : float, optional
         Minimum onset strength; default ``threshold``.
-    offset_ratio : float
-        A note ends when its activation falls below this fraction of its peak.
     min_ioi : float
         Minimum inter-onset interval of one pitch in seconds (the peak-picking window).
+    sustain : ndarray, shape (n_pitches, n_frames), optional
+        Activation whose decay decides the offsets (e.g. without the attack templates);
+        default ``H``.
+    offset_ratio : float
+        A note ends when its sustain activation decays below this fraction of its peak
+        (0.01 = -40 dB)...
+    offset_threshold : float
+        ... or below this absolute (normalised) floor.
+    drop_db : float or None
+        A fall of more than ``drop_db`` decibels within ``drop_frames`` frames ends the note.
+    drop_frames : int
+        Length of that window in frames; the decay tests start ``drop_frames`` after the peak.
+    smooth_frames : int
+        Moving-average length (frames) of the dB level used by the decay tests (1: none).
     normalize : bool
         Divide by the global maximum of ``H`` first.
     time_offset : float
         Seconds added to every time (e.g. to compensate an analysis latency).
+    offset_shift : float
+        Seconds subtracted from every offset.
 
     Returns
     -------
@@ -152,9 +192,16 @@ def activations_to_notes(
     frame_rate = _check_positive("frame_rate", frame_rate)
     threshold = _check_positive("threshold", threshold)
     min_duration = _check_positive("min_duration", min_duration, allow_zero=True)
-    offset_ratio = _check_positive("offset_ratio", offset_ratio, allow_zero=True)
     min_ioi = _check_positive("min_ioi", min_ioi, allow_zero=True)
+    offset_ratio = _check_positive("offset_ratio", offset_ratio, allow_zero=True)
+    offset_threshold = _check_positive("offset_threshold", offset_threshold, allow_zero=True)
+    offset_shift = _check_positive("offset_shift", offset_shift, allow_zero=True)
     onset_threshold = threshold if onset_threshold is None else _check_positive("onset_threshold", onset_threshold)
+    if drop_db is not None:
+        drop_db = _check_positive("drop_db", drop_db)
+    for name, value in (("drop_frames", drop_frames), ("smooth_frames", smooth_frames)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
     if H.size == 0:
         return []
 
@@ -162,52 +209,67 @@ def activations_to_notes(
     if scale <= 0:
         return []
     A = H / scale
+
+    def _other(name, M):
+        M = np.asarray(M, dtype=float)
+        if M.shape != H.shape:
+            raise ValueError(f"{name} has shape {M.shape}, expected {H.shape}")
+        return M / scale
+
     if onset_strength is None:
-        O = np.diff(A, axis=1, prepend=0.0)
-        np.maximum(O, 0.0, out=O)
+        O = np.maximum(np.diff(A, axis=1, prepend=0.0), 0.0)
     else:
-        O = np.asarray(onset_strength, dtype=float)
-        if O.shape != H.shape:
-            raise ValueError(f"onset_strength has shape {O.shape}, expected {H.shape}")
-        O = O / scale
+        O = _other("onset_strength", onset_strength)
+    S = A if sustain is None else _other("sustain", sustain)
+
+    from scipy.ndimage import maximum_filter1d, uniform_filter1d
 
     n_frames = A.shape[1]
     w = max(int(round(min_ioi * frame_rate)), 0)
     # Peak picking, vectorised over all pitches: o[t] is the max of its window, and strictly
     # larger than every earlier value in the window (so a plateau yields its first frame).
-    from scipy.ndimage import maximum_filter1d
-
     win_max = maximum_filter1d(O, size=2 * w + 1, axis=1, mode="constant", cval=0.0)
-    if w > 0:
-        shifted = np.full_like(O, -np.inf)
-        prev_max = np.full_like(O, -np.inf)
-        for k in range(1, w + 1):  # w is a handful of frames
-            shifted[:, k:] = O[:, :-k]
-            shifted[:, :k] = -np.inf
-            np.maximum(prev_max, shifted, out=prev_max)
-        first = O > prev_max
-    else:
-        first = np.ones_like(O, dtype=bool)
+    prev_max = np.full_like(O, -np.inf)
+    for k in range(1, w + 1):  # w is a handful of frames
+        np.maximum(prev_max[:, k:], O[:, :-k], out=prev_max[:, k:])
     reach = maximum_filter1d(A, size=3, axis=1, origin=-1, mode="nearest")  # max(a[t:t+3])
-    is_onset = (O >= onset_threshold) & (O >= win_max) & first & (reach >= threshold)
+    is_onset = (O >= onset_threshold) & (O >= win_max) & (O > prev_max) & (reach >= threshold)
+
+    # Smoothed dB level of the sustain activation, for the decay tests.
+    L = 20 * np.log10(np.maximum(S, 1e-6))
+    if smooth_frames > 1:
+        L = uniform_filter1d(L, smooth_frames, axis=1, mode="nearest")
+    k = int(drop_frames)
+    drop = np.full_like(L, np.inf)
+    drop[:, : n_frames - k] = L[:, k:] - L[:, : n_frames - k]  # change over the next k frames
 
     notes = []
     for r, p in enumerate(pitches):
         onsets = np.flatnonzero(is_onset[r])
-        if onsets.size == 0:
-            continue
-        a = A[r]
         bounds = np.append(onsets[1:], n_frames)
         for t0, limit in zip(onsets, bounds):
             peak = reach[r, t0]
-            level = max(threshold, offset_ratio * peak)
-            start = min(t0 + int(np.argmax(a[t0 : min(t0 + 3, n_frames)])), limit)
-            below = np.flatnonzero(a[start:limit] < level)
-            t1 = start + int(below[0]) if below.size else limit
-            t1 = max(t1, t0 + 1)
-            onset, offset = float(t0 / frame_rate + time_offset), float(t1 / frame_rate + time_offset)
-            if offset - onset < min_duration - 1e-9:
+            tp = min(t0 + int(np.argmax(A[r, t0 : t0 + 3])), limit)
+            # 4. minimum length above the threshold
+            below = np.flatnonzero(A[r, tp:limit] < threshold)
+            te = tp + int(below[0]) if below.size else limit
+            if (te - t0) / frame_rate < min_duration - 1e-9:
                 continue
+            # 5. offset: decay below a level, or a fast drop
+            ps = float(S[r, t0 : t0 + 3].max())
+            level_db = 20 * np.log10(max(offset_ratio * ps, 1e-6)) if offset_ratio > 0 else -np.inf
+            span = np.arange(min(tp + k, limit), limit)
+            decayed = (L[r, span] < level_db) | (S[r, span] < offset_threshold)
+            fell = drop[r, span] < -drop_db if drop_db is not None else np.zeros(span.size, dtype=bool)
+            hit = np.flatnonzero(decayed | fell)
+            if hit.size == 0:
+                t1 = limit
+            else:
+                i = hit[0]
+                t1 = int(span[i]) if decayed[i] else min(int(span[i]) + k // 2, limit)
+            t1 = max(t1, t0 + 1)
+            onset = float(t0 / frame_rate + time_offset)
+            offset = float(max(t1 / frame_rate + time_offset - offset_shift, onset + max(min_duration, 1e-3)))
             velocity = int(np.clip(round(127 * math.sqrt(min(peak, 1.0))), 1, 127))
             notes.append(Note(max(onset, 0.0), offset, p, velocity))
     notes.sort(key=lambda n: (n.onset, n.pitch))
@@ -369,25 +431,40 @@ def compute_activations(
                        attack_activation=Att, frame_rate=rep.frame_rate, tuning=float(tuning), cost=cost)
 
 
+#: Note-rule settings of :func:`transcribe`, tuned on the validation split (see
+#: benchmarks/README.md): blind (88 keys) and score-informed (``pitches`` given).
+BLIND_DEFAULTS = dict(threshold=0.05, onset_threshold=None, min_duration=0.05, min_ioi=0.06,
+                      offset_ratio=0.01, offset_threshold=0.002, drop_db=8.0, offset_shift=0.03,
+                      time_offset=-0.012, ghost_ratio=0.5, attack_weight=1.0, n_iter=50, adapt_iter=0)
+INFORMED_DEFAULTS = dict(BLIND_DEFAULTS)
+
+
 def transcribe(
     x: np.ndarray,
     sr: int,
     *,
     pitches: Sequence[int] | None = None,
     dictionary: Dictionary | str | None = None,
-    threshold: float = 0.05,
+    threshold: float | None = None,
     onset_threshold: float | None = None,
-    offset_ratio: float = 0.1,
-    min_duration: float = 0.05,
-    min_ioi: float = 0.06,
-    ghost_ratio: float = 0.3,
-    attack_weight: float = 1.0,
-    n_iter: int = 50,
-    adapt_iter: int = 0,
+    min_duration: float | None = None,
+    min_ioi: float | None = None,
+    offset_ratio: float | None = None,
+    offset_threshold: float | None = None,
+    drop_db: float | None = None,
+    offset_shift: float | None = None,
+    time_offset: float | None = None,
+    ghost_ratio: float | None = None,
+    attack_weight: float | None = None,
+    n_iter: int | None = None,
+    adapt_iter: int | None = None,
     tuning: float | None = None,
-    time_offset: float = 0.0,
 ) -> list[Note]:
     """Transcribe piano audio into notes.
+
+    Every option left at ``None`` takes its value from :data:`BLIND_DEFAULTS` (when
+    ``pitches`` is None) or :data:`INFORMED_DEFAULTS` (when it is given): settings tuned on
+    the validation pianos, never on the test piano.
 
     Parameters
     ----------
@@ -400,18 +477,30 @@ def transcribe(
         MIDI pitches: score-informed transcription, only these pitches can occur.
     dictionary : Dictionary or path, optional
         Templates; default the shipped piano dictionary.
-    threshold, onset_threshold, offset_ratio, min_duration, min_ioi
-        The note rule, see :func:`activations_to_notes` (activations normalised by their
-        maximum).
+    threshold : float
+        Minimum activation of a note as a fraction of the loudest activation (default 0.05).
+    onset_threshold : float, optional
+        Minimum onset strength (default: ``threshold``).
+    min_duration : float
+        Shortest note, seconds (default 0.05).
+    min_ioi : float
+        Shortest interval between two onsets of one key, seconds (default 0.06).
+    offset_ratio, offset_threshold, drop_db
+        Offset rule: a note ends when its sustain activation decays below ``offset_ratio`` ×
+        its peak (default 0.01, -40 dB) or below ``offset_threshold`` (default 0.002), or drops
+        by more than ``drop_db`` (default 8) dB within 3 frames (70 ms), as under a damper.
+    offset_shift : float
+        Seconds taken off every offset (default 0.03: the analysis window's latency).
+    time_offset : float
+        Seconds added to every time (default -0.012: the onset latency measured on the
+        validation set).
     ghost_ratio : float
-        See :func:`suppress_ghosts` (``0`` disables it).
+        See :func:`suppress_ghosts` (default 0.5; ``0`` disables it).
     attack_weight : float
         The onset strength of a key is ``attack_weight`` × its attack-template activation plus
-        the positive temporal difference of its total activation.
+        the positive temporal difference of its total activation (default 1).
     n_iter, adapt_iter, tuning
-        See :func:`compute_activations`.
-    time_offset : float
-        Seconds added to every note time.
+        See :func:`compute_activations` (defaults 50, 0, estimated).
 
     Returns
     -------
@@ -428,7 +517,10 @@ def transcribe(
 
     Notes
     -----
-    Deterministic: the NMF starts from a constant ``H`` and there is no random step.
+    Deterministic: the NMF starts from a constant ``H`` and there is no random step. The rule
+    that turns activations into notes is :func:`activations_to_notes` (applied to each key's
+    summed activation, with the attack activations as onset cue and the sustain activations
+    for the offsets), followed by :func:`suppress_ghosts`.
 
     Examples
     --------
@@ -444,18 +536,39 @@ def transcribe(
         raise ValueError(f"sr must be a positive integer (Hz), got {sr!r}")
     if pitches is not None:
         pitches = _check_pitches(pitches)
+    given = dict(threshold=threshold, onset_threshold=onset_threshold, min_duration=min_duration,
+                 min_ioi=min_ioi, offset_ratio=offset_ratio, offset_threshold=offset_threshold,
+                 drop_db=drop_db, offset_shift=offset_shift, time_offset=time_offset,
+                 ghost_ratio=ghost_ratio, attack_weight=attack_weight, n_iter=n_iter, adapt_iter=adapt_iter)
+    opt = dict(BLIND_DEFAULTS if pitches is None else INFORMED_DEFAULTS)
+    opt.update({k: v for k, v in given.items() if v is not None})
     if not np.any(np.abs(x) > 1e-5):
         warnings.warn("the audio is silent: no notes", UserWarning, stacklevel=2)
         return []
-    act = compute_activations(x, sr, pitches=pitches, dictionary=dictionary, n_iter=n_iter,
-                              adapt_iter=adapt_iter, tuning=tuning)
+    act = compute_activations(x, sr, pitches=pitches, dictionary=dictionary, n_iter=opt["n_iter"],
+                              adapt_iter=opt["adapt_iter"], tuning=tuning)
+    return notes_from_activations(act, **{k: v for k, v in opt.items() if k not in ("n_iter", "adapt_iter")})
+
+
+def notes_from_activations(
+    act: "Activations",
+    *,
+    ghost_ratio: float = 0.5,
+    attack_weight: float = 1.0,
+    **rule,
+) -> list[Note]:
+    """Step 4 of :func:`transcribe`: the note rule applied to a model from :func:`compute_activations`.
+
+    The onset strength of each key is ``attack_weight`` × its attack activation plus the
+    positive difference of its summed activation; offsets follow its sustain activation (the
+    summed activation minus the attack part). ``rule`` goes to :func:`activations_to_notes`;
+    then :func:`suppress_ghosts` with ``ghost_ratio`` (0 disables it).
+    """
     P = act.pitch_activation
     onset_strength = attack_weight * act.attack_activation + np.maximum(np.diff(P, axis=1, prepend=0.0), 0.0)
-    notes = activations_to_notes(
-        P, act.pitches, act.frame_rate, threshold=threshold,
-        min_duration=min_duration, onset_strength=onset_strength,
-        onset_threshold=onset_threshold, offset_ratio=offset_ratio, min_ioi=min_ioi,
-        time_offset=time_offset)
+    sustain = np.maximum(P - act.attack_activation, 0.0)
+    notes = activations_to_notes(P, act.pitches, act.frame_rate, onset_strength=onset_strength,
+                                 sustain=sustain, **rule)
     if ghost_ratio > 0:
         notes = suppress_ghosts(notes, ratio=ghost_ratio)
     return notes

@@ -12,9 +12,15 @@ FR = 10.0  # frames per second: frame t is at t / 10 s
 
 
 def _notes(H, pitches=(60,), **kw):
+    """The rule with its decay tests reduced to a plain level test (one frame, no smoothing)."""
     kw.setdefault("threshold", 0.2)
     kw.setdefault("min_duration", 0.0)
     kw.setdefault("min_ioi", 0.0)
+    kw.setdefault("offset_threshold", kw["threshold"])
+    kw.setdefault("offset_ratio", 0.0)
+    kw.setdefault("drop_db", None)
+    kw.setdefault("drop_frames", 1)
+    kw.setdefault("smooth_frames", 1)
     return activations_to_notes(np.asarray(H, dtype=float), list(pitches), FR, **kw)
 
 
@@ -42,10 +48,45 @@ def test_exponential_decay_ends_at_offset_ratio_of_peak():
     # peak 1 at frame 1, then halves every frame: 1, .5, .25, .125, .0625 ...
     H = np.zeros((1, 12))
     H[0, 1:] = 0.5 ** np.arange(11)
-    # level = max(threshold 0.05, 0.2 * 1) = 0.2: frames 1, 2, 3 (0.25) sound, frame 4 (0.125) does not
+    # ratio 0.2 (-14 dB): frames 1, 2, 3 (0.25) sound, frame 4 (0.125) does not
     assert _notes(H, threshold=0.05, offset_ratio=0.2) == [Note(0.1, 0.4, 60, 127)]
     # with a smaller ratio the absolute floor 0.05 decides: 0.0625 >= 0.05 at frame 5, 0.031 at frame 6
     assert _notes(H, threshold=0.05, offset_ratio=0.01) == [Note(0.1, 0.6, 60, 127)]
+
+
+def test_fast_drop_ends_a_note_before_its_level_falls():
+    # A slow decay (1 dB per frame) from frame 1, then a damper: -12 dB per frame from frame 10.
+    db = np.concatenate([[-200.0], -np.arange(9.0), -8 - 12 * np.arange(1, 11)])
+    H = (10 ** (db / 20))[None, :]
+    # Level test alone (floor 0.001 = -60 dB): the note lasts until -60 dB, frame 14.
+    assert _notes(H, threshold=0.05, offset_threshold=0.001) == [Note(0.1, 1.4, 60, 127)]
+    # The drop test (more than 10 dB within 1 frame) fires at frame 9 (-8 -> -20 dB): the
+    # note ends there; slow decay (1 dB per frame) never triggers it.
+    assert _notes(H, threshold=0.05, offset_threshold=0.001, drop_db=10.0) == [Note(0.1, 0.9, 60, 127)]
+    # With a 2-frame window the drop (> 10 dB within 2 frames) is seen from frame 8 (-7 -> -20),
+    # and the note ends in the middle of the window, at frame 8 + 2 // 2 = 9.
+    assert _notes(H, threshold=0.05, offset_threshold=0.001, drop_db=10.0, drop_frames=2) == [Note(0.1, 0.9, 60, 127)]
+
+
+def test_sustain_activation_decides_offsets_and_offset_shift():
+    H = np.zeros((1, 10))
+    H[0, 1:8] = 1.0
+    S = np.zeros_like(H)
+    S[0, 1:5] = 1.0  # the sustain part stops earlier than the total activation
+    assert _notes(H, sustain=S) == [Note(0.1, 0.5, 60, 127)]
+    assert _notes(H, sustain=S, offset_shift=0.15) == [Note(0.1, 0.35, 60, 127)]
+    # offset_shift never makes a note shorter than min_duration
+    (note,) = _notes(H, sustain=S, offset_shift=1.0, min_duration=0.2)
+    assert note.offset == pytest.approx(0.3) and note.onset == 0.1
+
+
+def test_minimum_length_counts_frames_above_threshold():
+    H = np.zeros((1, 10))
+    H[0, 2] = 1.0
+    H[0, 3:8] = 0.1  # below the threshold: the note is 1 frame long for step 4 ...
+    assert _notes(H, min_duration=0.15, offset_threshold=0.05) == []
+    # ... even though its offset (floor 0.05) would be at frame 8
+    assert _notes(H, min_duration=0.1, offset_threshold=0.05) == [Note(0.2, 0.8, 60, 127)]
 
 
 def test_restrike_inside_a_held_note_splits_it():
