@@ -48,7 +48,7 @@ def pytest_terminal_summary(terminalreporter):
     if not names:
         return
     terminalreporter.section("notebook run times (fresh kernel, seconds)")
-    terminalreporter.write_line(f"{'notebook':28s} {'nbval':>7s} {'run 1':>7s} {'run 2':>7s}")
+    terminalreporter.write_line(f"{'notebook':34s} {'nbval':>7s} {'run 1':>7s} {'run 2':>7s}")
     totals = [0.0, 0.0, 0.0]
     for name in names:
         row = [nbval.get(name), *_run_seconds.get(name, (None, None))]
@@ -56,5 +56,5 @@ def pytest_terminal_summary(terminalreporter):
         for i, value in enumerate(row):
             cells.append(f"{value:7.1f}" if value is not None else f"{'-':>7s}")
             totals[i] += value or 0.0
-        terminalreporter.write_line(f"{name:28s} " + " ".join(cells))
-    terminalreporter.write_line(f"{'total':28s} " + " ".join(f"{t:7.1f}" for t in totals))
+        terminalreporter.write_line(f"{name:34s} " + " ".join(cells))
+    terminalreporter.write_line(f"{'total':34s} " + " ".join(f"{t:7.1f}" for t in totals))
