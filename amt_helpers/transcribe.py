@@ -87,7 +87,9 @@ def activations_to_notes(
     offset_threshold: float = 0.002,
     drop_db: float | None = 8.0,
     drop_frames: int = 3,
+    drop_range_db: float = 30.0,
     smooth_frames: int = 3,
+    bridge_frames: int = 1,
     normalize: bool = True,
     time_offset: float = 0.0,
     offset_shift: float = 0.0,
@@ -111,7 +113,8 @@ def activations_to_notes(
        of the pitch), notes with ``(te - t0) / frame_rate < min_duration`` are dropped. This is
        what removes short blips of activation.
     5. **Offset (decay and damper).** On the sustain activation ``s`` (``sustain[r]``, default
-       ``a``) with its peak ``ps = max(s[t0 : t0 + 3])`` and its level in dB smoothed over
+       ``a``; first replaced by its centred running maximum over ``bridge_frames`` frames) with
+       its peak ``ps = max(s[t0 : t0 + 3])`` and its level in dB smoothed over
        ``smooth_frames`` frames, ``L[t]`` (moving average of ``20 log10 s``), the note ends at
        the first frame ``t >= tp + drop_frames`` where
 
@@ -119,8 +122,10 @@ def activations_to_notes(
          (piano notes decay exponentially: a ratio to the note's own peak treats soft and loud
          notes alike; the absolute floor stops noise) — the note ends at ``t``; or
        - ``s`` drops fast, as when a damper stops the string: ``L[t + drop_frames] - L[t] <
-         -drop_db`` (``drop_db=None`` disables this test) — the note ends at
-         ``t + drop_frames // 2``;
+         -drop_db`` and ``L[t + 2 drop_frames] - L[t] < -drop_db`` (the drop lasts), while the
+         note is still within ``drop_range_db`` of its peak (``L[t] >= 20 log10(ps) -
+         drop_range_db``: further down, fluctuations of a faint activation are not a damper)
+         — the note ends at ``t + drop_frames // 2``; ``drop_db=None`` disables this test;
 
        and at the latest at the next onset of the same pitch (a re-strike) or the end of ``H``.
     6. **Times.** Frame ``t`` is at ``t / frame_rate + time_offset`` seconds (frame centres; for
@@ -160,8 +165,14 @@ def activations_to_notes(
         A fall of more than ``drop_db`` decibels within ``drop_frames`` frames ends the note.
     drop_frames : int
         Length of that window in frames; the decay tests start ``drop_frames`` after the peak.
+    drop_range_db : float
+        The drop test applies while the note is within this many dB of its peak.
     smooth_frames : int
         Moving-average length (frames) of the dB level used by the decay tests (1: none).
+    bridge_frames : int
+        Before that, ``s`` is replaced by its running maximum over this many frames (centred),
+        so that a dip of a few frames (another template briefly taking over the energy) does
+        not end a note (1: none).
     normalize : bool
         Divide by the global maximum of ``H`` first.
     time_offset : float
@@ -199,7 +210,8 @@ def activations_to_notes(
     onset_threshold = threshold if onset_threshold is None else _check_positive("onset_threshold", onset_threshold)
     if drop_db is not None:
         drop_db = _check_positive("drop_db", drop_db)
-    for name, value in (("drop_frames", drop_frames), ("smooth_frames", smooth_frames)):
+    for name, value in (("drop_frames", drop_frames), ("smooth_frames", smooth_frames),
+                        ("bridge_frames", bridge_frames)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     if H.size == 0:
@@ -236,12 +248,18 @@ def activations_to_notes(
     is_onset = (O >= onset_threshold) & (O >= win_max) & (O > prev_max) & (reach >= threshold)
 
     # Smoothed dB level of the sustain activation, for the decay tests.
+    if bridge_frames > 1:
+        S = maximum_filter1d(S, size=int(bridge_frames), axis=1, mode="nearest")
     L = 20 * np.log10(np.maximum(S, 1e-6))
     if smooth_frames > 1:
         L = uniform_filter1d(L, smooth_frames, axis=1, mode="nearest")
     k = int(drop_frames)
-    drop = np.full_like(L, np.inf)
-    drop[:, : n_frames - k] = L[:, k:] - L[:, : n_frames - k]  # change over the next k frames
+    drop = np.full_like(L, np.inf)  # the smaller fall over the next k and the next 2k frames
+    drop[:, : n_frames - k] = L[:, k:] - L[:, : n_frames - k]
+    later = np.full_like(L, np.inf)
+    later[:, : max(n_frames - 2 * k, 0)] = L[:, 2 * k:] - L[:, : max(n_frames - 2 * k, 0)]
+    later[:, max(n_frames - 2 * k, 0): n_frames - k] = drop[:, max(n_frames - 2 * k, 0): n_frames - k]
+    np.maximum(drop, later, out=drop)
 
     notes = []
     for r, p in enumerate(pitches):
@@ -260,7 +278,11 @@ def activations_to_notes(
             level_db = 20 * np.log10(max(offset_ratio * ps, 1e-6)) if offset_ratio > 0 else -np.inf
             span = np.arange(min(tp + k, limit), limit)
             decayed = (L[r, span] < level_db) | (S[r, span] < offset_threshold)
-            fell = drop[r, span] < -drop_db if drop_db is not None else np.zeros(span.size, dtype=bool)
+            if drop_db is not None:
+                loud = L[r, span] >= 20 * np.log10(max(ps, 1e-6)) - drop_range_db
+                fell = (drop[r, span] < -drop_db) & loud
+            else:
+                fell = np.zeros(span.size, dtype=bool)
             hit = np.flatnonzero(decayed | fell)
             if hit.size == 0:
                 t1 = limit
@@ -434,8 +456,9 @@ def compute_activations(
 #: Note-rule settings of :func:`transcribe`, tuned on the validation split (see
 #: benchmarks/README.md): blind (88 keys) and score-informed (``pitches`` given).
 BLIND_DEFAULTS = dict(threshold=0.05, onset_threshold=None, min_duration=0.05, min_ioi=0.06,
-                      offset_ratio=0.01, offset_threshold=0.002, drop_db=8.0, offset_shift=0.03,
-                      time_offset=-0.012, ghost_ratio=0.5, attack_weight=1.0, n_iter=50, adapt_iter=0)
+                      offset_ratio=0.01, offset_threshold=0.002, drop_db=6.0, drop_range_db=30.0,
+                      bridge_frames=5, offset_shift=0.05, time_offset=-0.012, ghost_ratio=0.5,
+                      attack_weight=1.0, n_iter=50, adapt_iter=0)
 INFORMED_DEFAULTS = dict(BLIND_DEFAULTS)
 
 
@@ -452,6 +475,8 @@ def transcribe(
     offset_ratio: float | None = None,
     offset_threshold: float | None = None,
     drop_db: float | None = None,
+    drop_range_db: float | None = None,
+    bridge_frames: int | None = None,
     offset_shift: float | None = None,
     time_offset: float | None = None,
     ghost_ratio: float | None = None,
@@ -485,12 +510,14 @@ def transcribe(
         Shortest note, seconds (default 0.05).
     min_ioi : float
         Shortest interval between two onsets of one key, seconds (default 0.06).
-    offset_ratio, offset_threshold, drop_db
-        Offset rule: a note ends when its sustain activation decays below ``offset_ratio`` ×
-        its peak (default 0.01, -40 dB) or below ``offset_threshold`` (default 0.002), or drops
-        by more than ``drop_db`` (default 8) dB within 3 frames (70 ms), as under a damper.
+    offset_ratio, offset_threshold, drop_db, drop_range_db, bridge_frames
+        Offset rule (see :func:`activations_to_notes`): a note ends when its sustain
+        activation, bridged over ``bridge_frames`` (default 5) frames, decays below
+        ``offset_ratio`` × its peak (default 0.01, -40 dB) or below ``offset_threshold``
+        (default 0.002), or drops by more than ``drop_db`` (default 6) dB within 3 frames
+        (70 ms) while within ``drop_range_db`` (default 30) dB of its peak, as under a damper.
     offset_shift : float
-        Seconds taken off every offset (default 0.03: the analysis window's latency).
+        Seconds taken off every offset (default 0.05: the analysis window's latency).
     time_offset : float
         Seconds added to every time (default -0.012: the onset latency measured on the
         validation set).
@@ -538,7 +565,8 @@ def transcribe(
         pitches = _check_pitches(pitches)
     given = dict(threshold=threshold, onset_threshold=onset_threshold, min_duration=min_duration,
                  min_ioi=min_ioi, offset_ratio=offset_ratio, offset_threshold=offset_threshold,
-                 drop_db=drop_db, offset_shift=offset_shift, time_offset=time_offset,
+                 drop_db=drop_db, drop_range_db=drop_range_db, bridge_frames=bridge_frames,
+                 offset_shift=offset_shift, time_offset=time_offset,
                  ghost_ratio=ghost_ratio, attack_weight=attack_weight, n_iter=n_iter, adapt_iter=adapt_iter)
     opt = dict(BLIND_DEFAULTS if pitches is None else INFORMED_DEFAULTS)
     opt.update({k: v for k, v in given.items() if v is not None})
