@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import html
 import re
 import sys
 import time
@@ -117,16 +116,20 @@ def text_outputs(nb) -> list[list[str]]:
     """Per code cell, the text of its outputs (streams, ``text/plain``, ``text/html``, errors).
 
     This is what must be identical between two runs of a seeded notebook. Images are left out:
-    matplotlib PNGs are not guaranteed byte-identical across runs.
+    matplotlib PNGs are not guaranteed byte-identical across runs. Streams are merged per name
+    (stdout, stderr), as nbval does, because how the kernel chunks printed text varies.
     """
     result = []
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
-        texts = []
+        texts, streams = [], {}
         for out in cell.get("outputs", []):
             if out.output_type == "stream":
-                texts.append(f"{out.name}: {out.text}")
+                if out.name not in streams:
+                    streams[out.name] = len(texts)
+                    texts.append(f"{out.name}: ")
+                texts[streams[out.name]] += out.text
             elif out.output_type in ("execute_result", "display_data"):
                 for mime in ("text/plain", "text/html"):
                     if mime in out.get("data", {}):
@@ -239,9 +242,9 @@ def build_html(out_dir: Path, sources: list[Path] | None = None) -> list[tuple[P
         _write_text(page, body)
         written.append((page, seconds))
         title, goals = title_and_goals(nb)
-        goal_list = "".join(f"<li>{html.escape(_plain(g))}</li>" for g in goals)
+        goal_list = "".join(f"<li>{_inline_html(g)}</li>" for g in goals)
         items.append(
-            f'<h2><a href="{page.name}">{html.escape(_plain(title) or md.stem)}</a></h2>'
+            f'<h2><a href="{page.name}">{_inline_html(title) or md.stem}</a></h2>'
             f'<div class="time">executed in {seconds:.1f} s; {page.stat().st_size / 1e6:.1f} MB</div>'
             f"<ul>{goal_list}</ul>"
         )
@@ -250,9 +253,11 @@ def build_html(out_dir: Path, sources: list[Path] | None = None) -> list[tuple[P
     return written
 
 
-def _plain(markdown: str) -> str:
-    """Markdown inline text without emphasis/code markers and with ``$`` math left readable."""
-    return re.sub(r"[*`$]", "", markdown)
+def _inline_html(markdown: str) -> str:
+    """One line of Markdown (code, emphasis, links) as HTML; ``$`` math delimiters dropped."""
+    from markdown_it import MarkdownIt  # a dependency of jupytext
+
+    return MarkdownIt("commonmark", {"html": False}).renderInline(markdown.replace("$", ""))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -268,8 +273,8 @@ def main(argv: list[str] | None = None) -> int:
         for md in lesson_sources():
             _, seconds = execute(read_lesson(md), cwd=md.parent)
             total += seconds
-            print(f"{md.stem:28s} {seconds:6.1f} s", flush=True)
-        print(f"{'total':28s} {total:6.1f} s")
+            print(f"{md.stem:34s} {seconds:6.1f} s", flush=True)
+        print(f"{'total':34s} {total:6.1f} s")
     elif args.command == "html":
         build_html(args.out)
         print(f"wrote {args.out / 'index.html'}")

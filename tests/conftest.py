@@ -18,13 +18,43 @@ import pathlib
 
 import pytest
 
-_run_seconds: dict[str, tuple[float, float]] = {}  # lesson -> (run 1, run 2)
+_run_seconds: dict[str, tuple] = {}  # lesson -> (run 1 or None, run 2) of test_notebooks.py
+_nbval_cells: dict[str, list] = collections.defaultdict(list)  # lesson -> its nbval items
+# Tests of tests/test_notebooks.py that reuse nbval's execution of a lesson as their first run;
+# they are moved behind the notebooks so that the nbval run has happened when they start.
+_AFTER_NOTEBOOKS = ("test_lesson_is_deterministic", "test_lesson_prints_no_warnings")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        if path.endswith(".ipynb") and hasattr(item, "cell"):
+            _nbval_cells[pathlib.Path(path).stem].append(item)
+    prefixes = tuple(f"tests/test_notebooks.py::{name}" for name in _AFTER_NOTEBOOKS)
+    last = [i for i in items if i.nodeid.startswith(prefixes)]
+    if last:
+        moved = set(map(id, last))
+        items[:] = [i for i in items if id(i) not in moved] + last
 
 
 @pytest.fixture(scope="session")
 def notebook_times():
-    """Dict the notebook tests fill with ``name -> (seconds, seconds)`` for the summary."""
+    """Dict the notebook tests fill with ``name -> (seconds or None, seconds)`` for the summary."""
     return _run_seconds
+
+
+@pytest.fixture(scope="session")
+def nbval_outputs():
+    """``name -> list of outputs per code cell`` from nbval's run of that lesson in this session,
+    or None when nbval did not run every code cell of it (e.g. only tests/ was selected)."""
+
+    def outputs(name):
+        cells = _nbval_cells.get(name, [])
+        if not cells or any(getattr(c, "test_outputs", None) is None for c in cells):
+            return None
+        return [(c.cell.source, list(c.test_outputs)) for c in cells]
+
+    return outputs
 
 
 def _nbval_seconds(terminalreporter) -> dict[str, float]:
