@@ -117,14 +117,21 @@ def text_outputs(nb) -> list[list[str]]:
 
     This is what must be identical between two runs of a seeded notebook. Images are left out:
     matplotlib PNGs are not guaranteed byte-identical across runs. Streams are merged per name
-    (stdout, stderr), as nbval does, because how the kernel chunks printed text varies.
+    (stdout, stderr), as nbval does, because how the kernel chunks printed text varies. The
+    result of a cell ending in ``;`` is dropped, as a notebook frontend hides it (nbval runs cells
+    with ``store_history=False``, and then IPython does not see the ``;``).
     """
+    from IPython.core.displayhook import DisplayHook
+
     result = []
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
+        quiet = DisplayHook.semicolon_at_end_of_expression(cell.source)
         texts, streams = [], {}
         for out in cell.get("outputs", []):
+            if quiet and out.output_type == "execute_result":
+                continue
             if out.output_type == "stream":
                 if out.name not in streams:
                     streams[out.name] = len(texts)
