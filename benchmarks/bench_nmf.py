@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/bench_nmf.py              # ~2-3 minutes on 2 cores
     python benchmarks/bench_nmf.py --repeats 5  # more repeats on a noisy machine
+    python benchmarks/bench_nmf.py --threads 1  # one BLAS thread (steadier when overloaded)
 
 Every method factorises the same V, |STFT| (n_fft 2048, hop 512, Hann) of 60 s of piano
 (the ``bach_prelude`` example looped; other fallbacks are named in the printout), from the
@@ -175,6 +176,13 @@ def blas_description() -> str:
     return "unknown (threadpoolctl not installed)"
 
 
+def _load() -> str:
+    try:
+        return " ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
 def cpu_model() -> str:
     try:
         with open("/proc/cpuinfo") as f:
@@ -193,7 +201,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="runs per method (best is reported)")
     parser.add_argument("--no-libfmp", action="store_true", help="skip libfmp (slow)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="limit BLAS to this many threads (threadpoolctl); default: BLAS's own choice. "
+        "On an overloaded machine 1 thread gives steadier numbers.",
+    )
     args = parser.parse_args(argv)
+    if args.threads is not None:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=args.threads, user_api="blas")
 
     import sklearn
 
@@ -226,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"NMF benchmark, {datetime.date.today().isoformat()}")
     print(f"V: |STFT| of {SECONDS:.0f} s of {origin}; n_fft {N_FFT}, hop {HOP}, Hann; K={K} bins x N={N} frames")
     print(f"R={R}, {N_ITER} iterations, init random_init(V, {R}, rng=0); best of {args.repeats} interleaved runs")
-    print(f"CPU: {cpu_model()}, {os.cpu_count()} logical cores; BLAS: {blas_description()}")
+    print(f"CPU: {cpu_model()}, {os.cpu_count()} logical cores, load average {_load()}; BLAS: {blas_description()}")
     print(
         f"Python {platform.python_version()}, numpy {np.__version__}, scikit-learn {sklearn.__version__}; "
         f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}"
@@ -240,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             case.W, case.H = case.run()
             case.times.append(time.perf_counter() - t0)
+            print(f"  run {rep + 1}/{args.repeats} {case.name}: {case.times[-1]:.2f} s", file=sys.stderr)
 
     floors = {
         (p, s): gemm_seconds(K, N, getattr(np, p), s == "small")
