@@ -199,3 +199,21 @@ def test_listen_validation():
         S.listen(np.ones(10), sr=8000, gain=2.0)
     with pytest.raises(ValueError, match="empty"):
         S.listen(np.zeros(0), sr=8000)
+
+
+def test_synthesize_notes_pitch_length_and_silence_outside_notes():
+    from amt_helpers.notes import Note
+    from amt_helpers.sonify import synthesize_notes
+
+    sr = 8000
+    y = synthesize_notes([Note(0.5, 1.0, 69, 127)], sr, 2.0, release=0.1)
+    assert y.shape == (16000,)
+    assert not np.any(y[: int(0.5 * sr)]) and not np.any(y[int(1.11 * sr) :])
+    segment = y[int(0.55 * sr) : int(0.95 * sr)]
+    peak_hz = np.argmax(np.abs(np.fft.rfft(segment))) * sr / segment.size
+    assert abs(peak_hz - 440) < 5
+    quiet = synthesize_notes([Note(0.5, 1.0, 69, 32)], sr, 2.0)
+    np.testing.assert_allclose(quiet, y * 32 / 127)
+    assert synthesize_notes([], sr).shape == (round(0.1 * sr),)
+    # Default duration covers the last note and its release.
+    assert synthesize_notes([Note(0.0, 0.3, 60, 80)], sr).size == round(0.4 * sr)
