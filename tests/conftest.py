@@ -10,8 +10,9 @@ matplotlib.use("Agg")
 
 # --- Notebook run times ----------------------------------------------------------------------
 # Printed at the end of the test run: the nbval execution of each lesson (sum of its cells'
-# setup/call/teardown, kernel start included) and the two executions of the determinism test
-# (tests/test_notebooks.py). Reported, never asserted: a test must not fail on a slow machine.
+# setup/call/teardown, kernel start included) and the executions of the determinism test in
+# tests/test_notebooks.py ("run 1" is "-" when nbval's execution served as the first run).
+# Reported, never asserted: a test must not fail on a slow machine.
 
 import collections
 import pathlib
