@@ -382,6 +382,11 @@ def nmf(
     docstring); in float32 it carries a relative error of about 1e-6 times
     ``‖V‖² / cost`` (Euclidean), so compare costs with a tolerance.
 
+    Entries that decay below the smallest normal number of the compute dtype
+    (about 1.2e-38 in float32) are set to 0 after each update: subnormal
+    numbers are slow on x86 CPUs, and the change to the objective is below
+    1e-37. Zeros are still never made non-zero.
+
     References
     ----------
     D. D. Lee and H. S. Seung, "Algorithms for non-negative matrix
@@ -457,6 +462,17 @@ def _mu_step(X: np.ndarray, numerator: np.ndarray, denominator: np.ndarray, eps:
     np.maximum(denominator, eps, out=denominator)
     np.divide(numerator, denominator, out=denominator)
     X *= denominator
+    _flush_subnormals(X)
+
+
+def _flush_subnormals(X: np.ndarray) -> None:
+    """Set entries below the dtype's smallest normal number to exactly 0, in place.
+
+    Multiplicative updates drive unused entries towards 0 geometrically; in float32 they reach
+    subnormal numbers (down to 1e-45) after a few hundred iterations, and arithmetic on
+    subnormals is slow on x86 CPUs. Zeroing them changes the objective by less than 1e-37.
+    """
+    np.copyto(X, 0, where=X < np.finfo(X.dtype).tiny)
 
 
 def _euclidean(
@@ -509,6 +525,7 @@ def _euclidean(
         if not learn_all:
             den_W[:, frozen] = 1  # multiplying by exactly 1 keeps frozen columns bit-identical
         W *= den_W
+        _flush_subnormals(W)
 
         # ‖V − WH‖² = ‖V‖² − 2⟨W, VHᵀ⟩ + ⟨WᵀW, HHᵀ⟩ with the new W and H; WᵀW is
         # needed by the next H update anyway. Clipped at 0 against cancellation.
@@ -575,6 +592,7 @@ def _kullback_leibler(
         np.matmul(Wv.T, ratio, out=num_H)
         num_H /= W_colsum
         Hv *= num_H
+        _flush_subnormals(Hv)
 
         if learn_W:
             np.matmul(W_aug, H_aug, out=ratio)
@@ -584,6 +602,7 @@ def _kullback_leibler(
             if not learn_all:
                 num_W[:, frozen] = 1  # exact: frozen columns stay bit-identical
             Wv *= num_W
+            _flush_subnormals(Wv)
             W_colsum = np.maximum(Wv.sum(axis=0), eps)[:, None]
 
         # The ratio for the next H update also yields the cost of this iterate.

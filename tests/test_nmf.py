@@ -409,3 +409,19 @@ def test_matches_sklearn_mu(beta, loss, seed):
     assert ours.cost[-1] == pytest.approx(sk_obj, rel=1e-9)
     # The default float32 arithmetic reaches the same objective to float32 accuracy.
     assert nmf(V, W0, H0, n_iter=n, beta=beta).cost[-1] == pytest.approx(sk_obj, rel=1e-4)
+
+
+@pytest.mark.parametrize("beta", [1.0, 2.0])
+def test_no_subnormal_numbers_after_long_runs(beta):
+    # Unused entries decay geometrically under MU; in float32 they would become subnormal
+    # (slow arithmetic) after a few hundred iterations unless flushed to zero.
+    # A spectrogram's high bins are near zero: there, W decays to subnormals without a flush.
+    from amt_helpers import audio, data
+
+    x, sr, _ = data.load_example("scale")
+    V = np.abs(audio.stft(x[: 3 * sr]))
+    W0, H0 = random_init(V, 20, rng=0)
+    result = nmf(V, W0, H0, n_iter=400, beta=beta)
+    tiny = np.finfo(np.float32).tiny
+    for factor in (result.W, result.H):
+        assert not np.any((factor > 0) & (factor < tiny))
