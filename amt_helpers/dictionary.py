@@ -91,7 +91,7 @@ class Representation:
     """
 
     sr: int = 22050
-    n_fft: int = 2048
+    n_fft: int = 4096
     hop_length: int = 512
     bins_per_semitone: int = 3
     fmin: float = 27.5

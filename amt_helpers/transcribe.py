@@ -301,16 +301,17 @@ def activations_to_notes(
 def suppress_ghosts(
     notes: Sequence[Note],
     *,
-    intervals: Sequence[int] = (12, 19, 24, -12, 1, -1),
-    ratio: float = 0.3,
+    intervals: Sequence[int] = (12, 19, 24, 1, -1),
+    ratio: float = 0.5,
     max_onset_gap: float = 0.05,
 ) -> list[Note]:
     """Drop notes that are weak copies of a simultaneous stronger note.
 
     With templates that do not fit a piano exactly, NMF explains part of a note's partials with
-    the templates of related pitches: the octave and twelfth above (whose fundamentals are the
-    note's 2nd and 3rd partials), the octave below, and, for detuned or unfamiliar timbres, the
-    semitone neighbours. A note at pitch ``q`` is removed when some note at ``q - d`` (``d`` in
+    the templates of related pitches: the octave, twelfth and double octave above (whose
+    fundamentals are the note's 2nd, 3rd and 4th partials) and, for detuned or unfamiliar
+    timbres, the semitone neighbours. (The octave *below* is not in the default list: in
+    octave-doubled bass lines the upper note is often the weaker one, and it is real.) A note at pitch ``q`` is removed when some note at ``q - d`` (``d`` in
     ``intervals``) starts within ``max_onset_gap`` seconds of it and is at least ``1 / ratio``
     times louder (velocity, i.e. the square root of the peak activation, compared squared).
 
@@ -455,7 +456,7 @@ def compute_activations(
 
 #: Note-rule settings of :func:`transcribe`, tuned on the validation split (see
 #: benchmarks/README.md): blind (88 keys) and score-informed (``pitches`` given).
-BLIND_DEFAULTS = dict(threshold=0.05, onset_threshold=None, min_duration=0.05, min_ioi=0.06,
+BLIND_DEFAULTS = dict(threshold=0.04, onset_threshold=None, min_duration=0.05, min_ioi=0.06,
                       offset_ratio=0.01, offset_threshold=0.002, drop_db=6.0, drop_range_db=30.0,
                       bridge_frames=5, offset_shift=0.05, time_offset=-0.012, ghost_ratio=0.5,
                       attack_weight=1.0, n_iter=50, adapt_iter=0)
@@ -503,7 +504,7 @@ def transcribe(
     dictionary : Dictionary or path, optional
         Templates; default the shipped piano dictionary.
     threshold : float
-        Minimum activation of a note as a fraction of the loudest activation (default 0.05).
+        Minimum activation of a note as a fraction of the loudest activation (default 0.04).
     onset_threshold : float, optional
         Minimum onset strength (default: ``threshold``).
     min_duration : float

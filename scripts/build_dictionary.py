@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from amt_helpers import audio, data  # noqa: E402
+from amt_helpers._atomic import atomic_path  # noqa: E402
 from amt_helpers.dictionary import (  # noqa: E402
     PIANO_PITCHES,
     Dictionary,
@@ -89,11 +90,22 @@ def render(name: str) -> np.ndarray:
 
 
 def main(argv=None) -> int:
+    global REP, N_SUSTAIN, ATTACK_FRAMES
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--out", type=Path, default=OUT, help="output .npz (default data/piano_dictionary.npz)")
+    parser.add_argument("--n-fft", type=int, default=REP.n_fft, help="STFT window (default %(default)s)")
+    parser.add_argument("--bins-per-semitone", type=int, default=REP.bins_per_semitone)
+    parser.add_argument("--fmax", type=float, default=REP.fmax)
+    parser.add_argument("--n-sustain", type=int, default=N_SUSTAIN, help="sustain templates per key")
+    parser.add_argument("--attack-frames", type=int, default=ATTACK_FRAMES)
+    parser.add_argument("--per-piano", action="store_true",
+                        help="learn the sustain templates of each training piano separately")
     args = parser.parse_args(argv)
+    REP = Representation(n_fft=args.n_fft, bins_per_semitone=args.bins_per_semitone, fmax=args.fmax)
+    N_SUSTAIN, ATTACK_FRAMES = args.n_sustain, args.attack_frames
     notes = isolated_notes()
     per_pitch: dict[int, list] = {p: [] for p in PIANO_PITCHES}
+    piano_of: dict[int, list] = {p: [] for p in PIANO_PITCHES}
     tunings = {}
     for name in PIANOS:
         x = render(name)
@@ -106,6 +118,7 @@ def main(argv=None) -> int:
             a = max(on - 2, 0)
             b = min(int(round((n.onset + SPACING - 0.1) * REP.frame_rate)), V.shape[1])
             per_pitch[n.pitch].append((V[:, a:b], on - a))
+            piano_of[n.pitch].append(name)
         print(f"{name}: tuning {tuning:+.3f} semitones, {V.shape[1]} frames", flush=True)
 
     cols, pitch, kind = [], [], []
@@ -113,6 +126,14 @@ def main(argv=None) -> int:
         segs = [s for s, _ in per_pitch[p]]
         ons = [o for _, o in per_pitch[p]]
         W = learn_pitch_templates(segs, ons, n_sustain=N_SUSTAIN, attack_frames=ATTACK_FRAMES)
+        if args.per_piano:  # one attack (all pianos) + N_SUSTAIN sustain templates per piano
+            parts = [W[:, :1]]
+            for name in PIANOS:
+                sel = [i for i, q in enumerate(piano_of[p]) if q == name]
+                Wp = learn_pitch_templates([segs[i] for i in sel], [ons[i] for i in sel],
+                                           n_sustain=N_SUSTAIN, attack_frames=ATTACK_FRAMES)
+                parts.append(Wp[:, 1:])
+            W = np.concatenate(parts, axis=1)
         cols.append(W)
         pitch += [p] * W.shape[1]
         kind += list(range(W.shape[1]))
@@ -131,6 +152,7 @@ def main(argv=None) -> int:
         "hold_seconds": HOLD,
         "pitches": [PIANO_PITCHES[0], PIANO_PITCHES[-1]],
         "n_sustain": N_SUSTAIN,
+        "per_piano": bool(args.per_piano),
         "attack_frames": ATTACK_FRAMES,
         "representation": REP.to_dict(),
         "learning": "amt_helpers.dictionary.learn_pitch_templates (KL-NMF, 100 iterations, "
@@ -138,7 +160,8 @@ def main(argv=None) -> int:
     }
     d = Dictionary(W, np.asarray(pitch), np.asarray(kind), REP, provenance)
     save_dictionary(args.out, d)
-    args.out.with_suffix(".json").write_text(json.dumps(provenance, indent=2) + "\n")
+    with atomic_path(args.out.with_suffix(".json")) as tmp:
+        tmp.write_text(json.dumps(provenance, indent=2) + "\n")
     print(f"wrote {args.out.name}: W {W.shape}, {args.out.stat().st_size / 1024:.0f} kB")
     return 0
 
