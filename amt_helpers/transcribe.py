@@ -304,6 +304,7 @@ def suppress_ghosts(
     intervals: Sequence[int] = (12, 19, 24, 1, -1),
     ratio: float = 0.5,
     max_onset_gap: float = 0.05,
+    any_ratio: float = 0.0,
 ) -> list[Note]:
     """Drop notes that are weak copies of a simultaneous stronger note.
 
@@ -325,6 +326,9 @@ def suppress_ghosts(
         A suspect is dropped when ``peak(suspect) < ratio * peak(cause)``.
     max_onset_gap : float
         Seconds within which the two onsets must coincide.
+    any_ratio : float
+        Also drop a note whose peak is below ``any_ratio`` × the peak of *any* note starting
+        with it (the hammer noise of a loud note leaks into many templates; 0 disables).
 
     Returns
     -------
@@ -341,6 +345,8 @@ def suppress_ghosts(
     related = np.isin(p[:, None] - p[None, :], np.asarray(intervals))
     weaker = peak[:, None] < ratio * peak[None, :]
     ghost = (same_time & related & weaker).any(axis=1)
+    if any_ratio > 0:  # far weaker than anything starting with it: leakage of an attack
+        ghost |= (same_time & (peak[:, None] < any_ratio * peak[None, :])).any(axis=1)
     return [n for n, g in zip(notes, ghost) if not g]
 
 
@@ -456,11 +462,11 @@ def compute_activations(
 
 #: Note-rule settings of :func:`transcribe`, tuned on the validation split (see
 #: benchmarks/README.md): blind (88 keys) and score-informed (``pitches`` given).
-BLIND_DEFAULTS = dict(threshold=0.04, onset_threshold=None, min_duration=0.05, min_ioi=0.06,
+BLIND_DEFAULTS = dict(threshold=0.035, onset_threshold=None, min_duration=0.05, min_ioi=0.06,
                       offset_ratio=0.01, offset_threshold=0.002, drop_db=6.0, drop_range_db=30.0,
                       bridge_frames=5, offset_shift=0.05, time_offset=-0.012, ghost_ratio=0.5,
-                      attack_weight=1.0, n_iter=50, adapt_iter=0)
-INFORMED_DEFAULTS = dict(BLIND_DEFAULTS)
+                      leak_ratio=0.15, attack_weight=1.0, n_iter=50, adapt_iter=0)
+INFORMED_DEFAULTS = dict(BLIND_DEFAULTS, threshold=0.03)
 
 
 def transcribe(
@@ -481,6 +487,7 @@ def transcribe(
     offset_shift: float | None = None,
     time_offset: float | None = None,
     ghost_ratio: float | None = None,
+    leak_ratio: float | None = None,
     attack_weight: float | None = None,
     n_iter: int | None = None,
     adapt_iter: int | None = None,
@@ -504,7 +511,8 @@ def transcribe(
     dictionary : Dictionary or path, optional
         Templates; default the shipped piano dictionary.
     threshold : float
-        Minimum activation of a note as a fraction of the loudest activation (default 0.04).
+        Minimum activation of a note as a fraction of the loudest activation (default 0.035
+        blind, 0.03 score-informed).
     onset_threshold : float, optional
         Minimum onset strength (default: ``threshold``).
     min_duration : float
@@ -522,8 +530,10 @@ def transcribe(
     time_offset : float
         Seconds added to every time (default -0.012: the onset latency measured on the
         validation set).
-    ghost_ratio : float
-        See :func:`suppress_ghosts` (default 0.5; ``0`` disables it).
+    ghost_ratio, leak_ratio : float
+        :func:`suppress_ghosts`: drop a note weaker than ``ghost_ratio`` (default 0.5) × a
+        simultaneous note an octave, twelfth, double octave or semitone away, or weaker than
+        ``leak_ratio`` (default 0.15) × any simultaneous note (``0`` disables either).
     attack_weight : float
         The onset strength of a key is ``attack_weight`` × its attack-template activation plus
         the positive temporal difference of its total activation (default 1).
@@ -568,7 +578,7 @@ def transcribe(
                  min_ioi=min_ioi, offset_ratio=offset_ratio, offset_threshold=offset_threshold,
                  drop_db=drop_db, drop_range_db=drop_range_db, bridge_frames=bridge_frames,
                  offset_shift=offset_shift, time_offset=time_offset,
-                 ghost_ratio=ghost_ratio, attack_weight=attack_weight, n_iter=n_iter, adapt_iter=adapt_iter)
+                 ghost_ratio=ghost_ratio, leak_ratio=leak_ratio, attack_weight=attack_weight, n_iter=n_iter, adapt_iter=adapt_iter)
     opt = dict(BLIND_DEFAULTS if pitches is None else INFORMED_DEFAULTS)
     opt.update({k: v for k, v in given.items() if v is not None})
     if not np.any(np.abs(x) > 1e-5):
@@ -583,6 +593,7 @@ def notes_from_activations(
     act: "Activations",
     *,
     ghost_ratio: float = 0.5,
+    leak_ratio: float = 0.0,
     attack_weight: float = 1.0,
     **rule,
 ) -> list[Note]:
@@ -591,15 +602,15 @@ def notes_from_activations(
     The onset strength of each key is ``attack_weight`` × its attack activation plus the
     positive difference of its summed activation; offsets follow its sustain activation (the
     summed activation minus the attack part). ``rule`` goes to :func:`activations_to_notes`;
-    then :func:`suppress_ghosts` with ``ghost_ratio`` (0 disables it).
+    then :func:`suppress_ghosts` with ``ratio=ghost_ratio`` and ``any_ratio=leak_ratio``.
     """
     P = act.pitch_activation
     onset_strength = attack_weight * act.attack_activation + np.maximum(np.diff(P, axis=1, prepend=0.0), 0.0)
     sustain = np.maximum(P - act.attack_activation, 0.0)
     notes = activations_to_notes(P, act.pitches, act.frame_rate, onset_strength=onset_strength,
                                  sustain=sustain, **rule)
-    if ghost_ratio > 0:
-        notes = suppress_ghosts(notes, ratio=ghost_ratio)
+    if ghost_ratio > 0 or leak_ratio > 0:
+        notes = suppress_ghosts(notes, ratio=ghost_ratio, any_ratio=leak_ratio)
     return notes
 
 

@@ -151,6 +151,14 @@ def test_suppress_ghosts_removes_weak_octave_only():
     assert suppress_ghosts([], ratio=0.3) == []
 
 
+def test_suppress_ghosts_any_interval_leakage():
+    notes = [Note(1.0, 2.0, 60, 127), Note(1.01, 2.0, 66, 30),  # tritone, peak 0.056: leakage
+             Note(1.0, 2.0, 64, 100),  # peak 0.62: a real chord note
+             Note(3.0, 4.0, 66, 30)]  # weak but alone
+    assert [n.pitch for n in suppress_ghosts(notes, ratio=0.5, any_ratio=0.15)] == [60, 64, 66]
+    assert len(suppress_ghosts(notes, ratio=0.5, any_ratio=0.0)) == 4
+
+
 # --- representation and the shipped dictionary -------------------------------------------
 
 
