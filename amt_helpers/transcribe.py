@@ -463,7 +463,7 @@ def compute_activations(
 #: Note-rule settings of :func:`transcribe`, tuned on the validation split (see
 #: benchmarks/README.md): blind (88 keys) and score-informed (``pitches`` given).
 BLIND_DEFAULTS = dict(threshold=0.035, onset_threshold=None, min_duration=0.05, min_ioi=0.06,
-                      offset_ratio=0.01, offset_threshold=0.002, drop_db=6.0, drop_range_db=30.0,
+                      offset_ratio=0.01, offset_threshold=0.002, drop_db=8.0, drop_frames=5, drop_range_db=30.0,
                       bridge_frames=5, offset_shift=0.05, time_offset=-0.012, ghost_ratio=0.5,
                       leak_ratio=0.15, attack_weight=1.0, n_iter=50, adapt_iter=0)
 INFORMED_DEFAULTS = dict(BLIND_DEFAULTS, threshold=0.03)
@@ -482,6 +482,7 @@ def transcribe(
     offset_ratio: float | None = None,
     offset_threshold: float | None = None,
     drop_db: float | None = None,
+    drop_frames: int | None = None,
     drop_range_db: float | None = None,
     bridge_frames: int | None = None,
     offset_shift: float | None = None,
@@ -519,12 +520,13 @@ def transcribe(
         Shortest note, seconds (default 0.05).
     min_ioi : float
         Shortest interval between two onsets of one key, seconds (default 0.06).
-    offset_ratio, offset_threshold, drop_db, drop_range_db, bridge_frames
+    offset_ratio, offset_threshold, drop_db, drop_frames, drop_range_db, bridge_frames
         Offset rule (see :func:`activations_to_notes`): a note ends when its sustain
         activation, bridged over ``bridge_frames`` (default 5) frames, decays below
         ``offset_ratio`` × its peak (default 0.01, -40 dB) or below ``offset_threshold``
-        (default 0.002), or drops by more than ``drop_db`` (default 6) dB within 3 frames
-        (70 ms) while within ``drop_range_db`` (default 30) dB of its peak, as under a damper.
+        (default 0.002), or drops by more than ``drop_db`` (default 8) dB within
+        ``drop_frames`` (default 5, 116 ms) frames while within ``drop_range_db`` (default 30)
+        dB of its peak, as under a damper (or in a room, as its reverberation dies away).
     offset_shift : float
         Seconds taken off every offset (default 0.05: the analysis window's latency).
     time_offset : float
@@ -576,7 +578,8 @@ def transcribe(
         pitches = _check_pitches(pitches)
     given = dict(threshold=threshold, onset_threshold=onset_threshold, min_duration=min_duration,
                  min_ioi=min_ioi, offset_ratio=offset_ratio, offset_threshold=offset_threshold,
-                 drop_db=drop_db, drop_range_db=drop_range_db, bridge_frames=bridge_frames,
+                 drop_db=drop_db, drop_frames=drop_frames, drop_range_db=drop_range_db,
+                 bridge_frames=bridge_frames,
                  offset_shift=offset_shift, time_offset=time_offset,
                  ghost_ratio=ghost_ratio, leak_ratio=leak_ratio, attack_weight=attack_weight, n_iter=n_iter, adapt_iter=adapt_iter)
     opt = dict(BLIND_DEFAULTS if pitches is None else INFORMED_DEFAULTS)
