@@ -463,7 +463,7 @@ def compute_activations(
 #: Note-rule settings of :func:`transcribe`, tuned on the validation split (see
 #: benchmarks/README.md): blind (88 keys) and score-informed (``pitches`` given).
 BLIND_DEFAULTS = dict(threshold=0.035, onset_threshold=None, min_duration=0.05, min_ioi=0.06,
-                      offset_ratio=0.01, offset_threshold=0.002, drop_db=8.0, drop_frames=5, drop_range_db=30.0,
+                      offset_ratio=0.005, offset_threshold=0.001, drop_db=8.0, drop_frames=5, drop_range_db=30.0,
                       bridge_frames=5, offset_shift=0.05, time_offset=-0.012, ghost_ratio=0.5,
                       leak_ratio=0.15, attack_weight=1.0, n_iter=50, adapt_iter=0)
 INFORMED_DEFAULTS = dict(BLIND_DEFAULTS, threshold=0.03)
@@ -523,8 +523,8 @@ def transcribe(
     offset_ratio, offset_threshold, drop_db, drop_frames, drop_range_db, bridge_frames
         Offset rule (see :func:`activations_to_notes`): a note ends when its sustain
         activation, bridged over ``bridge_frames`` (default 5) frames, decays below
-        ``offset_ratio`` × its peak (default 0.01, -40 dB) or below ``offset_threshold``
-        (default 0.002), or drops by more than ``drop_db`` (default 8) dB within
+        ``offset_ratio`` × its peak (default 0.005, -46 dB) or below ``offset_threshold``
+        (default 0.001), or drops by more than ``drop_db`` (default 8) dB within
         ``drop_frames`` (default 5, 116 ms) frames while within ``drop_range_db`` (default 30)
         dB of its peak, as under a damper (or in a room, as its reverberation dies away).
     offset_shift : float
