@@ -244,3 +244,14 @@ def test_transcribe_shipped_example_above_floor():
     assert m["note_f"] >= 0.8
     assert m["note_offset_f"] >= 0.38
     assert m["frame_f"] >= 0.73
+
+
+def test_score_informed_reads_out_only_the_given_pitches():
+    x = _tone(60, 22050) + _tone(67, 22050)
+    for restrict in (False, True):
+        notes = transcribe(x, 22050, pitches=[60, 64, 67], restrict_templates=restrict)
+        assert {n.pitch for n in notes} == {60, 67}
+    act = compute_activations(x, 22050)
+    assert act.select([67, 60]).pitches == [60, 67]
+    with pytest.raises(ValueError, match="not in this model"):
+        act.select([60]).select([61])
