@@ -142,6 +142,8 @@ def cmd_evaluate(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from amt_helpers.transcribe import BLIND_DEFAULTS as B, INFORMED_DEFAULTS as I
+
     parser = _Parser(prog="amt", description="Piano transcription with NMF, and its evaluation (mir_eval).")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
@@ -155,11 +157,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="score-informed: the only MIDI pitches that may occur, comma-separated numbers or "
                         "ranges, e.g. 59,60,62 or 48-72 (default: all 88 piano keys, 21-108)")
     t.add_argument("--threshold", type=float, default=None, metavar="T",
-                   help="minimum activation of a note, as a fraction of the loudest activation (default: tuned value)")
+                   help="minimum activation of a note, as a fraction of the loudest activation "
+                        f"(default {B['threshold']:g}; {I['threshold']:g} with --pitches)")
     t.add_argument("--offset-ratio", type=float, default=None, metavar="R",
-                   help="a note ends when its activation decays below this fraction of its peak (default: tuned value)")
+                   help="a note ends when its activation decays below this fraction of its peak, "
+                        f"unless a damper-like drop ends it first (default {B['offset_ratio']:g})")
     t.add_argument("--min-duration", type=float, default=None, metavar="S",
-                   help="shortest note kept, in seconds (default: tuned value)")
+                   help=f"shortest note kept, in seconds (default {B['min_duration']:g})")
     t.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     t.set_defaults(func=cmd_transcribe)
 

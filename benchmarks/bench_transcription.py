@@ -22,7 +22,11 @@ Methods
 ``seed_blind``
     The same over all 88 keys.
 ``informed``
-    :func:`amt_helpers.transcribe.transcribe` with ``pitches`` = the piece's pitch set.
+    :func:`amt_helpers.transcribe.transcribe` with ``pitches`` = the piece's pitch set (all 88
+    keys' templates in the NMF, the given pitches read out).
+``informed_restrict``
+    The same with ``restrict_templates=True``: classic score-informed NMF with the given
+    pitches' templates only.
 ``blind``
     :func:`amt_helpers.transcribe.transcribe` over the 88 keys.
 ``basic_pitch``
@@ -93,6 +97,8 @@ def run_method(method, x, sr, ref, path, options):
         return seed_transcribe(x, sr, None)
     if method == "informed":
         return transcribe(x, sr, pitches=pitches, **options)
+    if method == "informed_restrict":
+        return transcribe(x, sr, pitches=pitches, restrict_templates=True, **options)
     if method == "blind":
         return transcribe(x, sr, **options)
     if method == "basic_pitch":
@@ -116,7 +122,7 @@ def main(argv=None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--split", default="test", choices=["val", "test"])
-    parser.add_argument("--methods", default="seed,seed_blind,informed,blind,basic_pitch")
+    parser.add_argument("--methods", default="seed,seed_blind,informed,informed_restrict,blind,basic_pitch")
     parser.add_argument("--pianos", default=None, help="comma-separated pianos (default: all of the split)")
     parser.add_argument("--conditions", default=",".join(make_eval_set.CONDITIONS))
     parser.add_argument("--examples", action="store_true", help="also the three shipped examples")
