@@ -9,16 +9,22 @@ The pipeline of :func:`transcribe`:
 2. **Activations.** ``V ≈ W H`` with the learned piano dictionary ``W`` (n_bands × R, one attack
    and a few sustain templates per key; :mod:`amt_helpers.dictionary`) held fixed and ``H``
    (R × n_frames) learned by KL-NMF multiplicative updates (:func:`amt_helpers.nmf.nmf`,
-   ``beta=1, fixed_W=True``). Score-informed transcription (``pitches=[...]``) simply keeps the
-   templates of those pitches. ``H`` starts from a constant, so the result is deterministic.
+   ``beta=1, fixed_W=True``). ``H`` starts from a constant, so the result is deterministic.
+   Score-informed transcription (``pitches=[...]``) factorises with all 88 keys' templates and
+   reads out only the given pitches (``restrict_templates=True``: only their templates).
 3. **Adaptation** (optional, ``adapt_iter > 0``). A few joint updates of ``W`` and ``H`` in
    which every template may change only where it is already non-zero (its harmonic support:
    learned entries below ``support`` × its peak are set to zero first, and zeros stay zeros
    under multiplicative updates). This adapts the partial strengths to the recorded piano.
-4. **Notes.** Per key, the summed activation of its templates and the activation of its attack
-   template go through :func:`activations_to_notes` (onset peak picking, offset by decay
-   threshold, minimum duration), then :func:`suppress_ghosts` removes notes that are weak
-   copies of a simultaneous stronger note an octave/twelfth/semitone away.
+4. **Notes** (:func:`notes_from_activations`). Per key, the summed activation of its
+   templates, the activation of its attack template (onset cue) and the sustain part (offset
+   cue) go through :func:`activations_to_notes` (onset peak picking, minimum length, offset by
+   decay level or damper-like drop), then :func:`suppress_ghosts` removes notes that are weak
+   copies of a simultaneous stronger note an octave/twelfth/semitone away, or far weaker than
+   anything starting with them (hammer noise leaking into other keys).
+
+The defaults of every option were tuned on a validation set of SoundFont pianos that the
+dictionary was not learned from (see ``benchmarks/README.md``, "Transcription quality").
 
 References
 ----------
