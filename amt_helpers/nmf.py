@@ -453,8 +453,14 @@ def _converged(costs: list[float], tol: float) -> bool:
 
 
 def _inner(a: np.ndarray, b: np.ndarray) -> float:
-    """Frobenius inner product ⟨a, b⟩ with float64 accumulation (a, b are small: K×R, R×R, R×N)."""
-    return float(np.dot(a.ravel().astype(np.float64), b.ravel().astype(np.float64)))
+    """Frobenius inner product ⟨a, b⟩ of two 1-D or 2-D arrays, totalled in float64.
+
+    Row sums stay in the arrays' dtype and only their total is float64: converting an R × N
+    array to float64 first costs more than the iteration's own R × R × N product.
+    """
+    if a.ndim == 1:
+        return float(np.dot(a.astype(np.float64), b.astype(np.float64)))
+    return _sum_of_products(a, b)
 
 
 def _mu_step(X: np.ndarray, numerator: np.ndarray, denominator: np.ndarray, eps: np.floating) -> None:
