@@ -48,6 +48,7 @@ from pathlib import Path
 import numpy as np
 
 from amt_helpers._atomic import atomic_path
+from amt_helpers.templates import hz_to_midi, midi_to_hz
 
 __all__ = [
     "Representation",
@@ -106,14 +107,6 @@ class Representation:
         return {k: getattr(self, k) for k in ("sr", "n_fft", "hop_length", "bins_per_semitone", "fmin", "fmax")}
 
 
-def _midi_to_hz(m):
-    return 440.0 * 2.0 ** ((np.asarray(m, dtype=float) - 69.0) / 12.0)
-
-
-def _hz_to_midi(f):
-    return 69.0 + 12.0 * np.log2(np.asarray(f, dtype=float) / 440.0)
-
-
 def log_filterbank(rep: Representation = Representation(), *, tuning: float = 0.0) -> np.ndarray:
     """Triangular log-frequency filterbank mapping STFT magnitudes to ``bins_per_semitone`` per semitone.
 
@@ -139,14 +132,14 @@ def log_filterbank(rep: Representation = Representation(), *, tuning: float = 0.
         mean the same thing at every tuning.
     """
     n_bins = 1 + rep.n_fft // 2
-    m0 = float(_hz_to_midi(rep.fmin))
-    m1 = float(_hz_to_midi(min(rep.fmax, rep.sr / 2)))
+    m0 = float(hz_to_midi(rep.fmin))
+    m1 = float(hz_to_midi(min(rep.fmax, rep.sr / 2)))
     n = int(np.floor((m1 - m0) * rep.bins_per_semitone)) + 1
     grid = m0 + np.arange(-1, n + 1) / rep.bins_per_semitone  # one extra on each side for edges
     # The merge pattern comes from the untuned grid, so the band count never depends on tuning.
-    ref_bins = np.round(_midi_to_hz(grid) * rep.n_fft / rep.sr).astype(int)
+    ref_bins = np.round(midi_to_hz(grid) * rep.n_fft / rep.sr).astype(int)
     keep = np.concatenate([[True], np.diff(ref_bins) > 0])
-    bins = _midi_to_hz(grid[keep] + tuning) * rep.n_fft / rep.sr  # fractional bins
+    bins = midi_to_hz(grid[keep] + tuning) * rep.n_fft / rep.sr  # fractional bins
     bins = np.clip(bins, 0, n_bins - 1)
     freqs = np.arange(n_bins, dtype=float)
     lo, mid, hi = bins[:-2], bins[1:-1], bins[2:]
