@@ -32,9 +32,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import pretty_midi
 
 from amt_helpers import audio
-from amt_helpers.notes import Note, read_csv, write_csv, write_midi
+from amt_helpers._atomic import atomic_path
+from amt_helpers.notes import Note, notes_to_midi, read_csv, write_csv, write_midi
 
 SAMPLE_RATE = audio.DEFAULT_SR
 MANIFEST_NAME = "manifest.json"
@@ -241,13 +243,9 @@ def render_notes(
     -------
     ndarray, shape (n_samples,), float32
     """
-    import pretty_midi
-
     exe = shutil.which("fluidsynth")
     if exe is None:
         raise RendererMissing("fluidsynth not found; on Debian/Ubuntu: sudo apt-get install fluidsynth")
-    from amt_helpers.notes import notes_to_midi
-
     midi = notes_to_midi(notes, program=program)
     end = max((n.offset for n in notes), default=0.0) + tail
     # A harmless controller event after the last note keeps FluidSynth rendering the release.
@@ -289,8 +287,6 @@ def render_examples(
                       "settings": "reverb off, chorus off, gain 0.5, 44.1 kHz resampled to 22.05 kHz"},
         "files": {p.name: sha256(p) for p in written},
     }
-    from amt_helpers._atomic import atomic_path
-
     with atomic_path(data_dir / MANIFEST_NAME) as tmp:
         tmp.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return written

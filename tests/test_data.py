@@ -108,3 +108,15 @@ def test_render_notes_makes_sound():
 def test_find_soundfont_missing(tmp_path):
     with pytest.raises(data.RendererMissing, match="apt-get install"):
         data.find_soundfont([tmp_path / "none.sf2"])
+
+
+@pytest.mark.skipif(shutil.which("fluidsynth") is None, reason="FluidSynth not installed")
+def test_rendering_reproduces_the_committed_files(tmp_path):
+    try:
+        soundfont = data.find_soundfont()
+    except data.RendererMissing:
+        pytest.skip("FluidR3_GM SoundFont not installed")
+    if data.sha256(soundfont) != data.read_manifest()["soundfont"]["sha256"]:
+        pytest.skip("a different FluidR3_GM build is installed")
+    data.render_examples(tmp_path, soundfont)
+    assert data.read_manifest(tmp_path)["files"] == data.read_manifest()["files"]
