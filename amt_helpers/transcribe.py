@@ -450,7 +450,7 @@ def compute_activations(
     rep = d.rep
     x = np.asarray(x, dtype=np.float32)
     if sr != rep.sr:
-        x = _resample(x, sr, rep.sr)
+        x = librosa.resample(x, orig_sr=sr, target_sr=rep.sr).astype(np.float32, copy=False)
     X = stft_magnitude(x, rep)
     if tuning is None:
         tuning = estimate_tuning(magnitude=X, sr=rep.sr, n_fft=rep.n_fft)
@@ -647,15 +647,6 @@ def notes_from_activations(
     if ghost_ratio > 0 or leak_ratio > 0:
         notes = suppress_ghosts(notes, ratio=ghost_ratio, any_ratio=leak_ratio)
     return notes
-
-
-def _resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
-    """Resample with soxr (what ``librosa.resample`` uses by default), without librosa's import cost."""
-    try:
-        import soxr
-    except ImportError:  # pragma: no cover
-        return librosa.resample(x, orig_sr=sr_in, target_sr=sr_out, res_type="soxr_hq").astype(np.float32)
-    return soxr.resample(x, sr_in, sr_out, quality="HQ").astype(np.float32, copy=False)
 
 
 def _check_pitches(pitches) -> list[int]:
