@@ -94,6 +94,8 @@ def activations_to_notes(
     drop_db: float | None = 8.0,
     drop_frames: int = 3,
     drop_range_db: float = 30.0,
+    drop_accel_db: float | None = None,
+    drop_floor_db: float | None = None,
     smooth_frames: int = 3,
     bridge_frames: int = 1,
     normalize: bool = True,
@@ -131,7 +133,15 @@ def activations_to_notes(
          -drop_db`` and ``L[t + 2 drop_frames] - L[t] < -drop_db`` (the drop lasts), while the
          note is still within ``drop_range_db`` of its peak (``L[t] >= 20 log10(ps) -
          drop_range_db``: further down, fluctuations of a faint activation are not a damper)
-         — the note ends at ``t + drop_frames // 2``; ``drop_db=None`` disables this test;
+         — the note ends at ``t + drop_frames // 2``; ``drop_db=None`` disables this test.
+         Two optional conditions make the test tell a damper from the note's own decay:
+         with ``drop_accel_db``, the fall must also be steeper than the decay over the
+         ``drop_frames`` frames before ``t`` by more than ``drop_accel_db`` dB (high notes
+         and the fast first decay of a piano tone fall quickly but steadily; a damper makes
+         the decay accelerate); with ``drop_floor_db``, the level must end up more than
+         ``drop_floor_db`` dB below the peak (``L[t + 2 drop_frames] < 20 log10(ps) -
+         drop_floor_db``: a tone whose fast first decay settles into a slow one is still
+         sounding);
 
        and at the latest at the next onset of the same pitch (a re-strike) or the end of ``H``.
     6. **Times.** Frame ``t`` is at ``t / frame_rate + time_offset`` seconds (frame centres; for
@@ -173,6 +183,11 @@ def activations_to_notes(
         Length of that window in frames; the decay tests start ``drop_frames`` after the peak.
     drop_range_db : float
         The drop test applies while the note is within this many dB of its peak.
+    drop_accel_db : float or None
+        If given, a drop counts only where it is this many dB steeper than the decay of the
+        preceding ``drop_frames`` frames.
+    drop_floor_db : float or None
+        If given, a drop counts only if the level ends up this many dB below the peak.
     smooth_frames : int
         Moving-average length (frames) of the dB level used by the decay tests (1: none).
     bridge_frames : int
@@ -216,6 +231,10 @@ def activations_to_notes(
     onset_threshold = threshold if onset_threshold is None else _check_positive("onset_threshold", onset_threshold)
     if drop_db is not None:
         drop_db = _check_positive("drop_db", drop_db)
+    if drop_accel_db is not None:
+        drop_accel_db = _check_positive("drop_accel_db", drop_accel_db, allow_zero=True)
+    if drop_floor_db is not None:
+        drop_floor_db = _check_positive("drop_floor_db", drop_floor_db, allow_zero=True)
     for name, value in (("drop_frames", drop_frames), ("smooth_frames", smooth_frames),
                         ("bridge_frames", bridge_frames)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
@@ -266,6 +285,12 @@ def activations_to_notes(
     later[:, : max(n_frames - 2 * k, 0)] = L[:, 2 * k:] - L[:, : max(n_frames - 2 * k, 0)]
     later[:, max(n_frames - 2 * k, 0): n_frames - k] = drop[:, max(n_frames - 2 * k, 0): n_frames - k]
     np.maximum(drop, later, out=drop)
+    steeper = np.ones(L.shape, dtype=bool)
+    if drop_accel_db is not None:  # the fall ahead against the decay just before
+        decay_before = np.zeros_like(L)
+        decay_before[:, k:] = np.minimum(L[:, k:] - L[:, :-k], 0.0)
+        steeper = drop - decay_before < -drop_accel_db
+    level_after = L[:, np.minimum(np.arange(n_frames) + 2 * k, n_frames - 1)]
 
     notes = []
     for r, p in enumerate(pitches):
@@ -286,7 +311,9 @@ def activations_to_notes(
             decayed = (L[r, span] < level_db) | (S[r, span] < offset_threshold)
             if drop_db is not None:
                 loud = L[r, span] >= 20 * np.log10(max(ps, 1e-6)) - drop_range_db
-                fell = (drop[r, span] < -drop_db) & loud
+                fell = (drop[r, span] < -drop_db) & loud & steeper[r, span]
+                if drop_floor_db is not None:
+                    fell &= level_after[r, span] < 20 * np.log10(max(ps, 1e-6)) - drop_floor_db
             else:
                 fell = np.zeros(span.size, dtype=bool)
             hit = np.flatnonzero(decayed | fell)
@@ -486,8 +513,9 @@ def compute_activations(
 #: benchmarks/README.md): blind (88 keys) and score-informed (``pitches`` given).
 BLIND_DEFAULTS = dict(threshold=0.035, onset_threshold=None, min_duration=0.05, min_ioi=0.06,
                       offset_ratio=0.005, offset_threshold=0.001, drop_db=8.0, drop_frames=5, drop_range_db=30.0,
+                      drop_accel_db=4.0, drop_floor_db=20.0,
                       bridge_frames=5, offset_shift=0.05, time_offset=-0.012, ghost_ratio=0.5,
-                      leak_ratio=0.15, attack_weight=1.0, n_iter=50, adapt_iter=0)
+                      leak_ratio=0.15, attack_weight=2.0, n_iter=50, adapt_iter=0)
 INFORMED_DEFAULTS = dict(BLIND_DEFAULTS, threshold=0.03)
 
 
@@ -506,6 +534,8 @@ def transcribe(
     drop_db: float | None = None,
     drop_frames: int | None = None,
     drop_range_db: float | None = None,
+    drop_accel_db: float | None = None,
+    drop_floor_db: float | None = None,
     bridge_frames: int | None = None,
     offset_shift: float | None = None,
     time_offset: float | None = None,
@@ -550,13 +580,15 @@ def transcribe(
         Shortest note, seconds (default 0.05).
     min_ioi : float
         Shortest interval between two onsets of one key, seconds (default 0.06).
-    offset_ratio, offset_threshold, drop_db, drop_frames, drop_range_db, bridge_frames
+    offset_ratio, offset_threshold, drop_db, drop_frames, drop_range_db, drop_accel_db, drop_floor_db, bridge_frames
         Offset rule (see :func:`activations_to_notes`): a note ends when its sustain
         activation, bridged over ``bridge_frames`` (default 5) frames, decays below
         ``offset_ratio`` × its peak (default 0.005, -46 dB) or below ``offset_threshold``
         (default 0.001), or drops by more than ``drop_db`` (default 8) dB within
         ``drop_frames`` (default 5, 116 ms) frames while within ``drop_range_db`` (default 30)
-        dB of its peak, as under a damper (or in a room, as its reverberation dies away).
+        dB of its peak, as under a damper (or in a room, as its reverberation dies away) —
+        a drop at least ``drop_accel_db`` (default 4) dB steeper than the decay just before
+        it, that takes the level more than ``drop_floor_db`` (default 20) dB below the peak.
     offset_shift : float
         Seconds taken off every offset (default 0.05: the analysis window's latency).
     time_offset : float
@@ -568,7 +600,7 @@ def transcribe(
         ``leak_ratio`` (default 0.15) × any simultaneous note (``0`` disables either).
     attack_weight : float
         The onset strength of a key is ``attack_weight`` × its attack-template activation plus
-        the positive temporal difference of its total activation (default 1).
+        the positive temporal difference of its total activation (default 2).
     n_iter, adapt_iter, tuning
         See :func:`compute_activations` (defaults 50, 0, estimated).
 
@@ -609,6 +641,7 @@ def transcribe(
     given = dict(threshold=threshold, onset_threshold=onset_threshold, min_duration=min_duration,
                  min_ioi=min_ioi, offset_ratio=offset_ratio, offset_threshold=offset_threshold,
                  drop_db=drop_db, drop_frames=drop_frames, drop_range_db=drop_range_db,
+                 drop_accel_db=drop_accel_db, drop_floor_db=drop_floor_db,
                  bridge_frames=bridge_frames,
                  offset_shift=offset_shift, time_offset=time_offset,
                  ghost_ratio=ghost_ratio, leak_ratio=leak_ratio, attack_weight=attack_weight, n_iter=n_iter, adapt_iter=adapt_iter)

@@ -68,6 +68,30 @@ def test_fast_drop_ends_a_note_before_its_level_falls():
     assert _notes(H, threshold=0.05, offset_threshold=0.001, drop_db=10.0, drop_frames=2) == [Note(0.1, 0.9, 60, 127)]
 
 
+def test_drop_must_be_steeper_than_the_decay_before_it():
+    # A high note: a steady, fast decay (4 dB per frame) from frame 1, then a damper at frame 8
+    # (-40 dB per frame).
+    db = np.concatenate([[-200.0], -4 * np.arange(8.0), -28 - 40 * np.arange(1, 5)])
+    H = (10 ** (db / 20))[None, :]
+    rule = dict(threshold=0.05, offset_threshold=0.001, drop_db=3.0)
+    # A plain drop test takes the steady decay for a damper at its first frame, 2.
+    assert _notes(H, **rule) == [Note(0.1, 0.2, 60, 127)]
+    # Compared with the decay before it (4 dB per frame), only the damper is 6 dB steeper.
+    assert _notes(H, **rule, drop_accel_db=6.0) == [Note(0.1, 0.8, 60, 127)]
+
+
+def test_drop_must_end_far_below_the_peak():
+    # A piano tone's fast first decay (0, -10, -20 dB) settles into a slow one (1 dB per
+    # frame from -21 dB); a damper at frame 12 (-50 dB per frame).
+    db = np.concatenate([[-200.0], [0.0, -10.0, -20.0], -21 - np.arange(9.0), -29 - 50 * np.arange(1, 4)])
+    H = (10 ** (db / 20))[None, :]
+    rule = dict(threshold=0.05, offset_threshold=0.001, drop_db=8.0)
+    # The first decay looks like a damper ...
+    assert _notes(H, **rule) == [Note(0.1, 0.2, 60, 127)]
+    # ... unless the drop has to take the level more than 25 dB below the peak.
+    assert _notes(H, **rule, drop_floor_db=25.0) == [Note(0.1, 1.2, 60, 127)]
+
+
 def test_sustain_activation_decides_offsets_and_offset_shift():
     H = np.zeros((1, 10))
     H[0, 1:8] = 1.0
@@ -139,6 +163,9 @@ def test_empty_and_invalid_activations():
         _notes(-np.ones((1, 10)))
     with pytest.raises(ValueError, match="threshold"):
         _notes(np.ones((1, 10)), threshold=0)
+    for name in ("drop_accel_db", "drop_floor_db"):
+        with pytest.raises(ValueError, match=name):
+            _notes(np.ones((1, 10)), drop_db=8.0, **{name: float("nan")})
 
 
 def test_suppress_ghosts_removes_weak_octave_only():
