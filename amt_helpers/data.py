@@ -222,20 +222,23 @@ def render_notes(
     gain: float = 0.5,
     tail: float = 1.0,
 ) -> np.ndarray:
-    """Render notes to mono audio with FluidSynth (reverb and chorus off).
+    """Render notes to mono audio with FluidSynth (a SoundFont) or TiMidity++ (GUS patches).
 
     Parameters
     ----------
     notes : sequence of Note
         What to play.
     soundfont : path
-        A ``.sf2``/``.sf3`` SoundFont.
+        A ``.sf2``/``.sf3`` SoundFont, rendered by FluidSynth with reverb and chorus off; or a
+        TiMidity++ configuration file (``.cfg``, e.g. Debian's ``/etc/timidity/freepats.cfg``
+        for the FreePats GUS patches), rendered by ``timidity`` with reverb and chorus off.
     sr : int
-        Output sample rate in Hz. FluidSynth renders at 44 100 Hz; we resample.
+        Output sample rate in Hz. Both synthesisers render at 44 100 Hz; we resample.
     program : int
         General MIDI program (0 = acoustic grand piano).
     gain : float
-        FluidSynth's master gain; 0.5 leaves headroom for chords.
+        Master gain (FluidSynth's ``-g``; TiMidity++'s amplification ``-A`` is ``200 × gain``
+        per cent); 0.5 leaves headroom for chords.
     tail : float
         Seconds rendered after the last note-off, so that releases are not cut.
 
@@ -243,21 +246,27 @@ def render_notes(
     -------
     ndarray, shape (n_samples,), float32
     """
-    exe = shutil.which("fluidsynth")
+    timidity = Path(soundfont).suffix.lower() == ".cfg"
+    name = "timidity" if timidity else "fluidsynth"
+    exe = shutil.which(name)
     if exe is None:
-        raise RendererMissing("fluidsynth not found; on Debian/Ubuntu: sudo apt-get install fluidsynth")
+        raise RendererMissing(f"{name} not found; on Debian/Ubuntu: sudo apt-get install {name}")
     midi = notes_to_midi(notes, program=program)
     end = max((n.offset for n in notes), default=0.0) + tail
-    # A harmless controller event after the last note keeps FluidSynth rendering the release.
+    # A harmless controller event after the last note keeps the synthesiser rendering the release.
     midi.instruments[0].control_changes.append(pretty_midi.ControlChange(number=7, value=100, time=end))
     with tempfile.TemporaryDirectory() as tmp:
         mid_path, wav_path = Path(tmp) / "in.mid", Path(tmp) / "out.wav"
         midi.write(str(mid_path))
-        cmd = [exe, "-ni", "-q", "-R", "0", "-C", "0", "-g", str(gain), "-r", "44100",
-               "-F", str(wav_path), str(soundfont), str(mid_path)]
+        if timidity:
+            cmd = [exe, "-c", str(soundfont), "-Ow", "--output-mono", "--output-24bit", "--preserve-silence", "-s", "44100",
+                   "-EFreverb=0", "-EFchorus=0", f"-A{round(200 * gain)}", "-o", str(wav_path), str(mid_path)]
+        else:
+            cmd = [exe, "-ni", "-q", "-R", "0", "-C", "0", "-g", str(gain), "-r", "44100",
+                   "-F", str(wav_path), str(soundfont), str(mid_path)]
         result = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if result.returncode != 0 or not wav_path.is_file():
-            raise RuntimeError(f"fluidsynth failed ({result.returncode}): {result.stderr.strip()}")
+            raise RuntimeError(f"{name} failed ({result.returncode}): {result.stderr.strip()}")
         x, _ = audio.load(wav_path, sr=sr)
     return x[: int(round(end * sr))]
 

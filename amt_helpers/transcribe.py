@@ -23,8 +23,9 @@ The pipeline of :func:`transcribe`:
    copies of a simultaneous stronger note an octave/twelfth/semitone away, or far weaker than
    anything starting with them (hammer noise leaking into other keys).
 
-The defaults of every option were tuned on a validation set of SoundFont pianos that the
-dictionary was not learned from (see ``benchmarks/README.md``, "Transcription quality").
+The defaults of every option were tuned on validation pianos that the dictionary was not
+learned from: a SoundFont piano rendered by FluidSynth and two sampled pianos rendered by
+TiMidity++ (see ``benchmarks/README.md``, "Transcription quality").
 
 References
 ----------
@@ -511,12 +512,13 @@ def compute_activations(
 
 #: Note-rule settings of :func:`transcribe`, tuned on the validation split (see
 #: benchmarks/README.md): blind (88 keys) and score-informed (``pitches`` given).
-BLIND_DEFAULTS = dict(threshold=0.035, onset_threshold=None, min_duration=0.05, min_ioi=0.06,
+BLIND_DEFAULTS = dict(threshold=0.045, onset_threshold=None, min_duration=0.05, min_ioi=0.06,
                       offset_ratio=0.005, offset_threshold=0.001, drop_db=8.0, drop_frames=5, drop_range_db=30.0,
                       drop_accel_db=4.0, drop_floor_db=20.0,
-                      bridge_frames=5, offset_shift=0.05, time_offset=-0.012, ghost_ratio=0.5,
-                      leak_ratio=0.15, attack_weight=2.0, n_iter=50, adapt_iter=0)
-INFORMED_DEFAULTS = dict(BLIND_DEFAULTS, threshold=0.03)
+                      bridge_frames=5, offset_shift=0.05, time_offset=-0.012, ghost_ratio=0.6,
+                      leak_ratio=0.3, ghost_intervals=(12, 19, 24, 1, -1), attack_weight=1.0, n_iter=50,
+                      adapt_iter=0)
+INFORMED_DEFAULTS = dict(BLIND_DEFAULTS)  # validation chose the same values for both
 
 
 def transcribe(
@@ -541,6 +543,7 @@ def transcribe(
     time_offset: float | None = None,
     ghost_ratio: float | None = None,
     leak_ratio: float | None = None,
+    ghost_intervals: Sequence[int] | None = None,
     attack_weight: float | None = None,
     n_iter: int | None = None,
     adapt_iter: int | None = None,
@@ -572,8 +575,7 @@ def transcribe(
         score-informed NMF with the given pitches' templates only (half the CPU, but on an
         unfamiliar piano it turns such energy into wrong notes).
     threshold : float
-        Minimum activation of a note as a fraction of the loudest activation (default 0.035
-        blind, 0.03 score-informed).
+        Minimum activation of a note as a fraction of the loudest activation (default 0.045).
     onset_threshold : float, optional
         Minimum onset strength (default: ``threshold``).
     min_duration : float
@@ -595,12 +597,15 @@ def transcribe(
         Seconds added to every time (default -0.012: the onset latency measured on the
         validation set).
     ghost_ratio, leak_ratio : float
-        :func:`suppress_ghosts`: drop a note weaker than ``ghost_ratio`` (default 0.5) × a
+        :func:`suppress_ghosts`: drop a note weaker than ``ghost_ratio`` (default 0.6) × a
         simultaneous note an octave, twelfth, double octave or semitone away, or weaker than
-        ``leak_ratio`` (default 0.15) × any simultaneous note (``0`` disables either).
+        ``leak_ratio`` (default 0.3) × any simultaneous note (``0`` disables either).
+    ghost_intervals : sequence of int
+        The semitone distances ``ghost_ratio`` applies to (default ``(12, 19, 24, 1, -1)``;
+        see :func:`suppress_ghosts`).
     attack_weight : float
         The onset strength of a key is ``attack_weight`` × its attack-template activation plus
-        the positive temporal difference of its total activation (default 2).
+        the positive temporal difference of its total activation (default 1).
     n_iter, adapt_iter, tuning
         See :func:`compute_activations` (defaults 50, 0, estimated).
 
@@ -644,7 +649,8 @@ def transcribe(
                  drop_accel_db=drop_accel_db, drop_floor_db=drop_floor_db,
                  bridge_frames=bridge_frames,
                  offset_shift=offset_shift, time_offset=time_offset,
-                 ghost_ratio=ghost_ratio, leak_ratio=leak_ratio, attack_weight=attack_weight, n_iter=n_iter, adapt_iter=adapt_iter)
+                 ghost_ratio=ghost_ratio, leak_ratio=leak_ratio, ghost_intervals=ghost_intervals,
+                 attack_weight=attack_weight, n_iter=n_iter, adapt_iter=adapt_iter)
     opt = dict(BLIND_DEFAULTS if pitches is None else INFORMED_DEFAULTS)
     opt.update({k: v for k, v in given.items() if v is not None})
     if not np.any(np.abs(x) > 1e-5):
@@ -662,6 +668,7 @@ def notes_from_activations(
     *,
     ghost_ratio: float = 0.5,
     leak_ratio: float = 0.0,
+    ghost_intervals: Sequence[int] = (12, 19, 24, 1, -1),
     attack_weight: float = 1.0,
     **rule,
 ) -> list[Note]:
@@ -670,7 +677,8 @@ def notes_from_activations(
     The onset strength of each key is ``attack_weight`` × its attack activation plus the
     positive difference of its summed activation; offsets follow its sustain activation (the
     summed activation minus the attack part). ``rule`` goes to :func:`activations_to_notes`;
-    then :func:`suppress_ghosts` with ``ratio=ghost_ratio`` and ``any_ratio=leak_ratio``.
+    then :func:`suppress_ghosts` with ``ratio=ghost_ratio``, ``any_ratio=leak_ratio`` and
+    ``intervals=ghost_intervals``.
     """
     P = act.pitch_activation
     onset_strength = attack_weight * act.attack_activation + np.maximum(np.diff(P, axis=1, prepend=0.0), 0.0)
@@ -678,7 +686,7 @@ def notes_from_activations(
     notes = activations_to_notes(P, act.pitches, act.frame_rate, onset_strength=onset_strength,
                                  sustain=sustain, **rule)
     if ghost_ratio > 0 or leak_ratio > 0:
-        notes = suppress_ghosts(notes, ratio=ghost_ratio, any_ratio=leak_ratio)
+        notes = suppress_ghosts(notes, ratio=ghost_ratio, any_ratio=leak_ratio, intervals=ghost_intervals)
     return notes
 
 

@@ -19,9 +19,12 @@ benchmarks/README.md):
   ``test`` (seeds 2000+): 4 pieces per kind, never used for tuning.
 - **Pianos** (General MIDI program 0 of each SoundFont, FluidSynth, reverb and chorus off):
   FluidR3_GM and TimGM6mb train the dictionary (scripts/build_dictionary.py renders isolated
-  notes from them); ``sf_GMbank`` (Debian ``csound-soundfont``) is the validation piano;
+  notes from them); ``sf_GMbank`` (Debian ``csound-soundfont``) and FreePats' two acoustic
+  pianos (GUS patches, programs 0 and 1, Debian ``freepats``, rendered by TiMidity++ with
+  reverb and chorus off) are the validation pianos: a different sample library *and* a
+  different synthesiser, so that tuning sees more than one kind of unfamiliar piano;
   MuseScore General (Full, ``musescore-general-soundfont``) is the untouched test piano.
-  The ``val`` split is rendered with all three non-test pianos, the ``test`` split only with
+  The ``val`` split is rendered with all five non-test pianos, the ``test`` split only with
   MuseScore General.
 - **Conditions**, each seeded per clip: ``dry``; ``detune`` (the whole recording resampled by
   ±15-40 cents, ground-truth times scaled to match); ``room`` (a synthetic room: exponentially
@@ -62,10 +65,15 @@ PIANOS = {
                "package": "csound-soundfont"},
     "musescore": {"path": "/usr/share/sounds/sf3/MuseScore_General_Full.sf3", "program": 0,
                   "role": "test", "package": "musescore-general-soundfont"},
+    # FreePats' two sampled acoustic pianos (GUS patches), rendered by TiMidity++.
+    "freepats_grand": {"path": "/etc/timidity/freepats.cfg", "program": 0, "role": "validation",
+                       "package": "freepats timidity"},
+    "freepats_bright": {"path": "/etc/timidity/freepats.cfg", "program": 1, "role": "validation",
+                        "package": "freepats timidity"},
 }
 KINDS = ("scale", "arpeggio", "chords", "polyphony", "repeated", "held_bass")
 SPLITS = {
-    "val": {"seed": 1000, "per_kind": 3, "pianos": ("gmbank", "fluidr3", "timgm6mb")},
+    "val": {"seed": 1000, "per_kind": 3, "pianos": ("gmbank", "fluidr3", "timgm6mb", "freepats_grand", "freepats_bright")},
     "test": {"seed": 2000, "per_kind": 4, "pianos": ("musescore",)},
 }
 CONDITIONS = ("dry", "detune", "room", "noise", "recording")

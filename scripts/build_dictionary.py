@@ -1,20 +1,24 @@
 """Rebuild data/piano_dictionary.npz (+ .json provenance) from isolated piano notes.
 
-For every training piano (General MIDI program 0 of a SoundFont, rendered by FluidSynth with
-reverb and chorus off) every key A0-C8 is played alone at several velocities; each note is held
-for ``HOLD`` seconds and followed by silence. The renders are analysed with the dictionary's
-log-frequency spectrogram (filter centres moved by the tuning that
-:func:`amt_helpers.dictionary.estimate_tuning` measures on the render, exactly as
+For every training piano (General MIDI program 0 of a SoundFont rendered by FluidSynth, or of
+a TiMidity++ patch set, reverb and chorus off) every key A0-C8 is played alone at several
+velocities; each note is held for ``HOLD`` seconds and followed by silence. The renders are
+analysed with the dictionary's log-frequency spectrogram (filter centres moved by the tuning
+that :func:`amt_helpers.dictionary.estimate_tuning` measures on the render, exactly as
 :func:`amt_helpers.transcribe.transcribe` does on a recording), and for each key one attack and
 ``N_SUSTAIN`` sustain templates are learned by KL-NMF from all its notes
 (:func:`amt_helpers.dictionary.learn_pitch_templates`).
 
-Usage (needs ``fluidsynth`` and the SoundFont packages named in ``PIANOS``)::
+Usage (needs ``fluidsynth`` and the SoundFont packages named in ``PIANOS``; ``timidity`` and
+``freepats`` for the FreePats pianos)::
 
-    python scripts/build_dictionary.py            # renders are cached in build/dictionary/
+    python scripts/build_dictionary.py            # the shipped dictionary (DEFAULT_PIANOS)
+    python scripts/build_dictionary.py --pianos FluidR3_GM --out build/dicts/fluidr3.npz
 
-The validation piano (csound-soundfont's sf_GMbank) and the test piano (MuseScore General) of
-benchmarks/make_eval_set.py are deliberately *not* used here.
+Renders are cached in build/dictionary/. The shipped dictionary uses ``DEFAULT_PIANOS`` only:
+the validation pianos (sf_GMbank, FreePats) and the test piano (MuseScore General) of
+benchmarks/make_eval_set.py are not in it; ``--pianos`` with other pianos is for
+leave-one-piano-out experiments.
 """
 
 from __future__ import annotations
@@ -45,11 +49,19 @@ from amt_helpers.dictionary import (  # noqa: E402
 )
 from amt_helpers.notes import Note  # noqa: E402
 
-#: Training pianos: (Debian package, SoundFont file name, General MIDI program).
+#: Pianos a dictionary can be learned from: (Debian package, SoundFont or TiMidity++
+#: configuration, General MIDI program). The test piano of benchmarks/make_eval_set.py
+#: (MuseScore General) is deliberately not here.
 PIANOS = {
     "FluidR3_GM": ("fluid-soundfont-gm", "/usr/share/sounds/sf2/FluidR3_GM.sf2", 0),
     "TimGM6mb": ("timgm6mb-soundfont", "/usr/share/sounds/sf2/TimGM6mb.sf2", 0),
+    "sf_GMbank": ("csound-soundfont", "/usr/share/sounds/sf2/sf_GMbank.sf2", 0),
+    "FreePats_Grand": ("freepats", "/etc/timidity/freepats.cfg", 0),
+    "FreePats_Bright": ("freepats", "/etc/timidity/freepats.cfg", 1),
 }
+RENDERER_NAMES = {"fluidsynth": "FluidSynth", "timidity": "TiMidity++"}
+#: The pianos of the shipped dictionary.
+DEFAULT_PIANOS = ("FluidR3_GM", "TimGM6mb")
 VELOCITIES = (30, 55, 80, 105, 127)
 HOLD = 2.5  # seconds each note is held
 SPACING = 3.5  # seconds between onsets
@@ -100,14 +112,21 @@ def main(argv=None) -> int:
     parser.add_argument("--attack-frames", type=int, default=ATTACK_FRAMES)
     parser.add_argument("--per-piano", action="store_true",
                         help="learn the sustain templates of each training piano separately")
+    parser.add_argument("--pianos", default=",".join(DEFAULT_PIANOS),
+                        help="comma-separated training pianos (default: %(default)s; known: "
+                             f"{', '.join(PIANOS)})")
     args = parser.parse_args(argv)
+    unknown = set(args.pianos.split(",")) - set(PIANOS)
+    if unknown:
+        parser.error(f"unknown piano(s) {sorted(unknown)}; choose from {list(PIANOS)}")
+    pianos = {name: PIANOS[name] for name in args.pianos.split(",")}
     REP = Representation(n_fft=args.n_fft, bins_per_semitone=args.bins_per_semitone, fmax=args.fmax)
     N_SUSTAIN, ATTACK_FRAMES = args.n_sustain, args.attack_frames
     notes = isolated_notes()
     per_pitch: dict[int, list] = {p: [] for p in PIANO_PITCHES}
     piano_of: dict[int, list] = {p: [] for p in PIANO_PITCHES}
     tunings = {}
-    for name in PIANOS:
+    for name in pianos:
         x = render(name)
         tuning = estimate_tuning(x, REP.sr)
         tunings[name] = round(tuning, 4)
@@ -128,7 +147,7 @@ def main(argv=None) -> int:
         W = learn_pitch_templates(segs, ons, n_sustain=N_SUSTAIN, attack_frames=ATTACK_FRAMES)
         if args.per_piano:  # one attack (all pianos) + N_SUSTAIN sustain templates per piano
             parts = [W[:, :1]]
-            for name in PIANOS:
+            for name in pianos:
                 sel = [i for i, q in enumerate(piano_of[p]) if q == name]
                 Wp = learn_pitch_templates([segs[i] for i in sel], [ons[i] for i in sel],
                                            n_sustain=N_SUSTAIN, attack_frames=ATTACK_FRAMES)
@@ -138,15 +157,17 @@ def main(argv=None) -> int:
         pitch += [p] * W.shape[1]
         kind += list(range(W.shape[1]))
     W = np.concatenate(cols, axis=1)
-    version = subprocess.run(["fluidsynth", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
+    renderers = sorted({"timidity" if sf.endswith(".cfg") else "fluidsynth" for _, sf, _ in pianos.values()})
+    version = "; ".join(subprocess.run([exe, "--version"], capture_output=True, text=True).stdout.strip().split("\n")[0]
+                        for exe in renderers)
     provenance = {
         "about": "Per-key attack + sustain templates learned by KL-NMF from isolated notes; "
                  "rebuild with scripts/build_dictionary.py",
         "renderer": version.strip(),
         "pianos": [{"soundfont": Path(sf).name, "package": pkg, "program": prog, "sha256": sha256(sf),
                     "estimated_tuning_semitones": tunings[name]}
-                   for name, (pkg, sf, prog) in PIANOS.items()],
-        "render_settings": "FluidSynth, reverb off, chorus off, gain 0.3, 44.1 kHz resampled to "
+                   for name, (pkg, sf, prog) in pianos.items()],
+        "render_settings": f"{' and '.join(RENDERER_NAMES[r] for r in renderers)}, reverb off, chorus off, gain 0.3, 44.1 kHz resampled to "
                            f"{REP.sr} Hz, peak-normalised",
         "velocities": list(VELOCITIES),
         "hold_seconds": HOLD,

@@ -1,3 +1,4 @@
+import os
 import shutil
 import subprocess
 import sys
@@ -103,6 +104,31 @@ def test_render_notes_makes_sound():
     spectrum = np.abs(np.fft.rfft(x[2205:11025]))
     peak_hz = np.argmax(spectrum) * 22050 / len(x[2205:11025])
     assert abs(peak_hz - 440) < 10  # A4 sounds at 440 Hz
+
+
+FREEPATS = "/etc/timidity/freepats.cfg"
+
+
+@pytest.mark.skipif(shutil.which("timidity") is None or not os.path.isfile(FREEPATS),
+                    reason="TiMidity++ and FreePats not installed")
+def test_render_notes_with_timidity_and_gus_patches():
+    from amt_helpers.notes import Note
+
+    x = data.render_notes([Note(0.1, 0.6, 69, 100)], FREEPATS, tail=0.2)
+    assert len(x) == int(round(0.8 * 22050))
+    spectrum = np.abs(np.fft.rfft(x[2205:11025]))
+    peak_hz = np.argmax(spectrum) * 22050 / len(x[2205:11025])
+    assert abs(peak_hz - 440) < 10
+
+
+def test_render_notes_names_the_missing_renderer(monkeypatch, tmp_path):
+    from amt_helpers.notes import Note
+
+    monkeypatch.setattr(data.shutil, "which", lambda name: None)
+    with pytest.raises(data.RendererMissing, match="apt-get install timidity"):
+        data.render_notes([Note(0.1, 0.6, 69, 100)], tmp_path / "patches.cfg")
+    with pytest.raises(data.RendererMissing, match="apt-get install fluidsynth"):
+        data.render_notes([Note(0.1, 0.6, 69, 100)], tmp_path / "piano.sf2")
 
 
 def test_find_soundfont_missing(tmp_path):
