@@ -13,7 +13,7 @@ HERMETIC := MPLCONFIGDIR=$(SCRATCH)/mpl IPYTHONDIR=$(SCRATCH)/ipython \
 	JUPYTER_CONFIG_DIR=$(SCRATCH)/jupyter JUPYTER_DATA_DIR=$(SCRATCH)/jupyter-data \
 	JUPYTER_RUNTIME_DIR=$(SCRATCH)/jupyter-runtime
 
-.PHONY: setup data lab test notebooks html student bench clean
+.PHONY: setup data lab test notebooks html student bench eval clean
 
 # (Re)create the virtual environment when it is missing or older than pyproject.toml.
 $(STAMP): pyproject.toml
@@ -34,9 +34,10 @@ test: setup
 	@mkdir -p $(SCRATCH)
 	$(HERMETIC) $(PY) -m pytest $(ARGS)
 
-# Regenerate every .ipynb from its MyST .md twin (the source of truth), without outputs.
+# Regenerate every .ipynb from its MyST .md twin (the source of truth), without outputs;
+# --update keeps the cell ids of an existing .ipynb, so diffs show only what changed.
 notebooks: $(STAMP)
-	$(VENV)/bin/jupytext --to ipynb notebooks/[0-9]*.md
+	$(VENV)/bin/jupytext --update --to ipynb notebooks/[0-9]*.md
 
 # Executed HTML of every lesson (figures and sound embedded) plus an index page, in build/html/.
 html: setup
@@ -49,6 +50,13 @@ student: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_nmf.py
+
+# Transcription quality on the evaluation set (see benchmarks/README.md). Needs the Debian
+# packages fluidsynth fluid-soundfont-gm timgm6mb-soundfont csound-soundfont
+# musescore-general-soundfont timidity freepats.
+eval: $(STAMP)
+	$(PY) benchmarks/make_eval_set.py
+	$(PY) benchmarks/bench_transcription.py
 
 clean:
 	rm -rf build
