@@ -259,8 +259,10 @@ def render_notes(
         mid_path, wav_path = Path(tmp) / "in.mid", Path(tmp) / "out.wav"
         midi.write(str(mid_path))
         if timidity:
-            cmd = [exe, "-c", str(soundfont), "-Ow", "--output-mono", "--output-24bit", "--preserve-silence", "-s", "44100",
-                   "-EFreverb=0", "-EFchorus=0", f"-A{round(200 * gain)}", "-o", str(wav_path), str(mid_path)]
+            # TiMidity++ drops leading silence unless told not to: the notes' times would shift.
+            cmd = [exe, "-c", str(soundfont), "-Ow", "--output-mono", "--output-24bit", "--preserve-silence",
+                   "-s", "44100", "-EFreverb=0", "-EFchorus=0", f"-A{round(200 * gain)}",
+                   "-o", str(wav_path), str(mid_path)]
         else:
             cmd = [exe, "-ni", "-q", "-R", "0", "-C", "0", "-g", str(gain), "-r", "44100",
                    "-F", str(wav_path), str(soundfont), str(mid_path)]

@@ -116,6 +116,8 @@ def test_render_notes_with_timidity_and_gus_patches():
 
     x = data.render_notes([Note(0.1, 0.6, 69, 100)], FREEPATS, tail=0.2)
     assert len(x) == int(round(0.8 * 22050))
+    # The note starts at 0.1 s, not at 0 (TiMidity++ drops leading silence by default).
+    assert np.abs(x[: int(0.09 * 22050)]).max() < 0.01 * np.abs(x).max()
     spectrum = np.abs(np.fft.rfft(x[2205:11025]))
     peak_hz = np.argmax(spectrum) * 22050 / len(x[2205:11025])
     assert abs(peak_hz - 440) < 10
