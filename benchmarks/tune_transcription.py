@@ -27,7 +27,7 @@ import argparse
 import subprocess
 import sys
 import warnings
-from multiprocessing import Pool
+from multiprocessing import Pool, get_context
 from pathlib import Path
 
 import numpy as np
@@ -114,7 +114,8 @@ def search(informed: bool, rounds: int = 2) -> dict:
     rule = {k: v for k, v in defaults.items() if k not in ("n_iter", "adapt_iter")}
     groups = [(p, c) for p in WEIGHTS for c in CONDITIONS]
     weight = np.array([WEIGHTS[p] for p, _ in groups]) / len(CONDITIONS)
-    with Pool(2, initializer=_load_groups, initargs=(informed,)) as pool:
+    _load_groups(informed)  # once, before the pool: forked workers inherit the models
+    with get_context("fork").Pool(2) as pool:
         def score(r):
             res = np.array(pool.map(_score_group, [(g, r) for g in groups]))
             return float(res.mean(axis=1) @ weight), res
