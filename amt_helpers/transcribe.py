@@ -12,10 +12,13 @@ The pipeline of :func:`transcribe`:
    ``beta=1, fixed_W=True``). ``H`` starts from a constant, so the result is deterministic.
    Score-informed transcription (``pitches=[...]``) factorises with all 88 keys' templates and
    reads out only the given pitches (``restrict_templates=True``: only their templates).
-3. **Adaptation** (optional, ``adapt_iter > 0``). A few joint updates of ``W`` and ``H`` in
-   which every template may change only where it is already non-zero (its harmonic support:
-   learned entries below ``support`` × its peak are set to zero first, and zeros stay zeros
-   under multiplicative updates). This adapts the partial strengths to the recorded piano.
+3. **Adaptation to the recorded piano** (:func:`refine_templates`, ``refine_iter > 0``, on by
+   default). The notes of a first pass (step 4 on the model of step 2) serve as a score: each
+   template's activation is kept only around the notes of its key, the transcribed keys'
+   templates are re-learned from those frames with ``H`` fixed, mixed back with the learned
+   templates (``refine_mix`` of the learned ones), and ``H`` is estimated again. (The older
+   ``adapt_iter`` option, joint unconstrained updates of ``W`` and ``H`` within each template's
+   harmonic support, gave no gain on the validation pianos and is off.)
 4. **Notes** (:func:`notes_from_activations`). Per key, the summed activation of its
    templates, the activation of its attack template (onset cue) and the sustain part (offset
    cue) go through :func:`activations_to_notes` (onset peak picking, minimum length, offset by
@@ -34,6 +37,8 @@ References
 - D. D. Lee, H. S. Seung, "Algorithms for non-negative matrix factorization", NeurIPS 2000.
 - T. Cheng, M. Mauch, E. Benetos, S. Dixon, "An attack/decay model for piano transcription",
   ISMIR 2016.
+- S. Ewert, M. Müller, "Using score-informed constraints for NMF-based source separation",
+  ICASSP 2012.
 - M. Müller, *Fundamentals of Music Processing*, 2nd ed., Springer 2021, §8.3.
 """
 
@@ -61,6 +66,7 @@ from amt_helpers.notes import Note
 
 __all__ = [
     "activations_to_notes",
+    "refine_templates",
     "suppress_ghosts",
     "transcribe",
     "compute_activations",
@@ -485,7 +491,7 @@ def compute_activations(
     V = log_filterbank(rep, tuning=tuning) @ X
     V = V / max(float(V.max()), 1e-12)
     W0 = d.W.astype(np.float32)
-    H0 = np.full((W0.shape[1], V.shape[1]), float(V.mean()) * V.shape[0] / W0.shape[1] + 1e-6, dtype=np.float32)
+    H0 = _constant_start(V, W0.shape[1])
     V = V + np.float32(1e-7)  # a noise floor keeps KL's ratio V / WH finite everywhere
     # One BLAS thread: these products are small, and extra threads mostly spin (CPU time that
     # does no work when the machine is busy).
@@ -497,17 +503,120 @@ def compute_activations(
             res = nmf(V, Wm, H, n_iter=adapt_iter, beta=1, fixed_W=False)
             W, H = res.W, res.H
             cost = np.concatenate([cost, res.cost[1:]])
-    uniq = sorted(set(int(p) for p in d.pitch))
+    return _read_out(V, W, H, d.pitch, d.kind, frame_rate=rep.frame_rate, tuning=float(tuning), cost=cost)
+
+
+def _read_out(V, W, H, pitch, kind, **extra) -> Activations:
+    """Per-key activations from template activations (the energy each key explains per frame)."""
+    uniq = sorted(set(int(p) for p in pitch))
     row = {p: i for i, p in enumerate(uniq)}
-    idx = np.array([row[int(p)] for p in d.pitch])
+    idx = np.array([row[int(p)] for p in pitch])
     energy = W.sum(axis=0)  # adaptation may rescale templates
     P = np.zeros((len(uniq), H.shape[1]), dtype=np.float32)
     np.add.at(P, idx, H * energy[:, None])
     Att = np.zeros_like(P)
-    att = d.kind == 0
+    att = kind == 0
     np.add.at(Att, idx[att], H[att] * energy[att, None])
-    return Activations(V=V, W=W, H=H, pitch=d.pitch, kind=d.kind, pitches=uniq, pitch_activation=P,
-                       attack_activation=Att, frame_rate=rep.frame_rate, tuning=float(tuning), cost=cost)
+    return Activations(V=V, W=W, H=H, pitch=pitch, kind=kind, pitches=uniq, pitch_activation=P,
+                       attack_activation=Att, **extra)
+
+
+def _constant_start(V: np.ndarray, R: int) -> np.ndarray:
+    """The deterministic starting H: every activation equal, scaled so that WH matches V on average."""
+    return np.full((R, V.shape[1]), float(V.mean()) * V.shape[0] / R + 1e-6, dtype=np.float32)
+
+
+def refine_templates(
+    act: Activations,
+    notes: Sequence[Note],
+    *,
+    n_iter: int = 10,
+    mix: float = 0.8,
+    n_iter_h: int = 50,
+    attack_frames: int = 4,
+    margin_frames: int = 2,
+    release_frames: int = 6,
+) -> Activations:
+    """Adapt the templates to the recording, using a first transcription as the score; factorise again.
+
+    Step 3 of :func:`transcribe`. The notes of a first pass play the part of the score in
+    score-informed NMF (Ewert & Müller 2012): each template's activation is kept only where its
+    key was transcribed (the attack template from ``margin_frames`` before an onset to
+    ``attack_frames`` after it, the sustain templates from ``margin_frames`` before the onset to
+    ``release_frames`` after the offset) and set to zero elsewhere. With these activations
+    fixed, ``n_iter`` KL multiplicative updates of ``W`` (Lee & Seung 2000) re-learn the
+    templates of the transcribed keys from the frames where they sound, so their partial
+    strengths move toward the recorded piano; templates of keys that were not transcribed stay
+    as they are (their activations are left free, to explain what the first pass missed). The
+    new templates are mixed back with the learned ones, ``mix · W_learned + (1 - mix) ·
+    W_adapted``, renormalised, and ``H`` is estimated again from the constant start with ``W``
+    fixed (``n_iter_h`` iterations).
+
+    The mixture guards against the first pass's errors: a template re-learned from frames where
+    a wrong note was transcribed drifts toward the notes that really sound there.
+
+    Parameters
+    ----------
+    act : Activations
+        The first-pass model (:func:`compute_activations`).
+    notes : sequence of Note
+        The first-pass notes (:func:`notes_from_activations` on ``act``).
+    n_iter : int
+        Updates of ``W`` (0 returns ``act`` unchanged).
+    mix : float
+        Weight of the learned templates in the result, in [0, 1] (1: no adaptation).
+    n_iter_h : int
+        Updates of ``H`` with the adapted templates.
+    attack_frames, margin_frames, release_frames : int
+        Extent of the activation mask around each note, in frames (see above).
+
+    Returns
+    -------
+    Activations
+        The model with the adapted ``W`` and the new ``H``.
+
+    References
+    ----------
+    S. Ewert, M. Müller, "Using score-informed constraints for NMF-based source separation",
+    ICASSP 2012.
+    """
+    for name, value in (("n_iter", n_iter), ("n_iter_h", n_iter_h), ("attack_frames", attack_frames),
+                        ("margin_frames", margin_frames), ("release_frames", release_frames)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    if not (isinstance(mix, (int, float, np.integer, np.floating)) and 0.0 <= mix <= 1.0):
+        raise ValueError(f"mix must be a number in [0, 1], got {mix!r}")
+    if n_iter == 0 or mix == 1.0 or not notes:
+        return act
+    V, W0, H = act.V, act.W, act.H
+    R, N = H.shape
+    fr = act.frame_rate
+    mask = np.zeros((R, N), dtype=bool)
+    for note in notes:
+        cols = np.flatnonzero(act.pitch == note.pitch)
+        t0 = max(int(np.floor(note.onset * fr)) - margin_frames, 0)
+        t_att = min(t0 + margin_frames + attack_frames, N)
+        t1 = min(int(np.ceil(note.offset * fr)) + release_frames, N)
+        mask[cols[act.kind[cols] == 0], t0:t_att] = True
+        mask[cols[act.kind[cols] != 0], t0:t1] = True
+    transcribed = mask.any(axis=1)
+    mask[~transcribed] = True
+    Hm = np.where(mask, H, 0).astype(np.float32)
+    tiny = np.float32(1e-12)
+    with threadpool_limits(limits=1, user_api="blas"):
+        adapted = W0.copy()
+        h_total = Hm.sum(axis=1)[None, :] + tiny
+        for _ in range(n_iter):  # KL update of W with H fixed (Lee & Seung 2000)
+            ratio = V / (adapted @ Hm + tiny)
+            step = adapted * (ratio @ Hm.T) / h_total
+            # Only the transcribed keys' templates move; they keep unit sum, as in the dictionary.
+            adapted = np.where(transcribed[None, :], step / np.maximum(step.sum(axis=0, keepdims=True), tiny), W0)
+        mixed = mix * W0[:, transcribed] + (1.0 - mix) * adapted[:, transcribed]
+        W = W0.astype(np.float32, copy=True)
+        W[:, transcribed] = mixed / mixed.sum(axis=0, keepdims=True)
+        res = nmf(V, W, _constant_start(V, R), n_iter=n_iter_h, beta=1, fixed_W=True)
+    return _read_out(V, W, res.H, act.pitch, act.kind, frame_rate=fr, tuning=act.tuning,
+                     cost=np.concatenate([act.cost, res.cost[1:]]))
 
 
 #: Note-rule settings of :func:`transcribe`, tuned on the validation split (see
@@ -517,8 +626,13 @@ BLIND_DEFAULTS = dict(threshold=0.045, onset_threshold=None, min_duration=0.05, 
                       drop_accel_db=4.0, drop_floor_db=20.0,
                       bridge_frames=5, offset_shift=0.05, time_offset=-0.012, ghost_ratio=0.6,
                       leak_ratio=0.3, ghost_intervals=(12, 19, 24, 1, -1), attack_weight=1.0, n_iter=50,
-                      adapt_iter=0)
-INFORMED_DEFAULTS = dict(BLIND_DEFAULTS)  # validation chose the same values for both
+                      adapt_iter=0, refine_iter=10, refine_mix=0.8)
+# Knowing the pitch set, a lower threshold and a stronger onset cue pay off; and the whole-tone
+# neighbour below is then often a ghost too (its key is in the piece, its note is not).
+INFORMED_DEFAULTS = dict(BLIND_DEFAULTS, threshold=0.04, leak_ratio=0.15, ghost_intervals=(12, 19, 24, 1, -1, -2),
+                         attack_weight=1.5)
+#: The options of :func:`transcribe` that shape the NMF model; the others are the note rule's.
+_MODEL_OPTIONS = ("n_iter", "adapt_iter", "refine_iter", "refine_mix")
 
 
 def transcribe(
@@ -547,6 +661,8 @@ def transcribe(
     attack_weight: float | None = None,
     n_iter: int | None = None,
     adapt_iter: int | None = None,
+    refine_iter: int | None = None,
+    refine_mix: float | None = None,
     tuning: float | None = None,
     restrict_templates: bool = False,
 ) -> list[Note]:
@@ -575,7 +691,8 @@ def transcribe(
         score-informed NMF with the given pitches' templates only (half the CPU, but on an
         unfamiliar piano it turns such energy into wrong notes).
     threshold : float
-        Minimum activation of a note as a fraction of the loudest activation (default 0.045).
+        Minimum activation of a note as a fraction of the loudest activation (default 0.045;
+        score-informed 0.04).
     onset_threshold : float, optional
         Minimum onset strength (default: ``threshold``).
     min_duration : float
@@ -599,15 +716,22 @@ def transcribe(
     ghost_ratio, leak_ratio : float
         :func:`suppress_ghosts`: drop a note weaker than ``ghost_ratio`` (default 0.6) × a
         simultaneous note an octave, twelfth, double octave or semitone away, or weaker than
-        ``leak_ratio`` (default 0.3) × any simultaneous note (``0`` disables either).
+        ``leak_ratio`` (default 0.3; score-informed 0.15) × any simultaneous note (``0``
+        disables either).
     ghost_intervals : sequence of int
         The semitone distances ``ghost_ratio`` applies to (default ``(12, 19, 24, 1, -1)``;
-        see :func:`suppress_ghosts`).
+        score-informed also ``-2``; see :func:`suppress_ghosts`).
     attack_weight : float
         The onset strength of a key is ``attack_weight`` × its attack-template activation plus
-        the positive temporal difference of its total activation (default 1).
+        the positive temporal difference of its total activation (default 1; score-informed 1.5).
     n_iter, adapt_iter, tuning
         See :func:`compute_activations` (defaults 50, 0, estimated).
+    refine_iter : int
+        Updates of the templates in :func:`refine_templates`, the second pass that adapts them
+        to the recording using the first pass's notes (default 10; 0: one pass only).
+    refine_mix : float
+        Weight of the learned templates in the adapted ones (default 0.8; see
+        :func:`refine_templates`).
 
     Returns
     -------
@@ -650,7 +774,8 @@ def transcribe(
                  bridge_frames=bridge_frames,
                  offset_shift=offset_shift, time_offset=time_offset,
                  ghost_ratio=ghost_ratio, leak_ratio=leak_ratio, ghost_intervals=ghost_intervals,
-                 attack_weight=attack_weight, n_iter=n_iter, adapt_iter=adapt_iter)
+                 attack_weight=attack_weight, n_iter=n_iter, adapt_iter=adapt_iter,
+                 refine_iter=refine_iter, refine_mix=refine_mix)
     opt = dict(BLIND_DEFAULTS if pitches is None else INFORMED_DEFAULTS)
     opt.update({k: v for k, v in given.items() if v is not None})
     if not np.any(np.abs(x) > 1e-5):
@@ -658,9 +783,13 @@ def transcribe(
         return []
     act = compute_activations(x, sr, pitches=pitches if restrict_templates else None, dictionary=dictionary,
                               n_iter=opt["n_iter"], adapt_iter=opt["adapt_iter"], tuning=tuning)
-    if pitches is not None and not restrict_templates:
-        act = act.select(pitches)
-    return notes_from_activations(act, **{k: v for k, v in opt.items() if k not in ("n_iter", "adapt_iter")})
+    rule = {k: v for k, v in opt.items() if k not in _MODEL_OPTIONS}
+    read = (lambda a: a.select(pitches)) if pitches is not None and not restrict_templates else (lambda a: a)
+    if opt["refine_iter"] > 0:
+        first_pass = notes_from_activations(read(act), **rule)
+        act = refine_templates(act, first_pass, n_iter=opt["refine_iter"], mix=opt["refine_mix"],
+                               n_iter_h=opt["n_iter"])
+    return notes_from_activations(read(act), **rule)
 
 
 def notes_from_activations(

@@ -4,19 +4,27 @@ Usage::
 
     python benchmarks/tune_transcription.py search                 # blind; --informed for pitch sets
     python benchmarks/tune_transcription.py lopo                   # the leave-one-piano-out table
+    python benchmarks/tune_transcription.py refine                 # the second pass's settings
 
 ``search`` is a coordinate search over the options of :func:`amt_helpers.transcribe.transcribe`
 that act after the NMF (``SPACE``), starting from ``BLIND_DEFAULTS`` (or ``INFORMED_DEFAULTS``),
 on the validation clips of the unfamiliar validation pianos (``WEIGHTS``: sf_GMbank ½, the two
 FreePats pianos ¼ each, one half per sample library) in the ``dry``, ``room`` and ``recording``
 conditions. The objective is the weighted mean of note F, note F with offsets and frame F; a
-value is taken when it raises the objective by more than 0.001. The NMF runs once per clip
-(the rule does not change it), so a search takes minutes. It prints every improvement and the
+value is taken when it raises the objective by more than 0.001. The model of each clip is
+computed once, as ``transcribe`` computes it with the default rule (first pass, then
+``refine_templates`` from the first pass's notes); the search varies the rule that reads the
+final model (a rule change would also move the first pass slightly: that is not searched), so a
+search takes minutes. It prints every improvement and the
 final settings; copying them into ``BLIND_DEFAULTS`` is left to a person.
 
 ``lopo`` rebuilds dictionaries from subsets of the non-test pianos
 (``scripts/build_dictionary.py --pianos``, into ``build/dicts/``) and scores each on a piano
 it was not learned from, with the current defaults (blind, mean over dry/room/recording).
+
+``refine`` scores ``transcribe`` itself (both passes) on the same validation groups and with
+the same objective as ``search``, for several ``refine_iter`` / ``refine_mix`` settings
+(``REFINE``; ``refine_mix=1`` is a single pass).
 
 The test split is never read here.
 """
@@ -46,6 +54,8 @@ from amt_helpers.transcribe import (  # noqa: E402
     INFORMED_DEFAULTS,
     compute_activations,
     notes_from_activations,
+    refine_templates,
+    transcribe,
 )
 
 METRICS = ("note_f", "note_offset_f", "frame_f")
@@ -79,15 +89,30 @@ LOPO = [
     ("FluidR3_GM,sf_GMbank,FreePats_Grand,FreePats_Bright", "timgm6mb"),
 ]
 
+#: (refine_iter, refine_mix) settings scored by ``refine``; mix 1 keeps the learned templates.
+REFINE = [(20, 1.0), (20, 0.0), (20, 0.6), (20, 0.7), (20, 0.8), (20, 0.9), (10, 0.8), (40, 0.8)]
+
 _GROUPS: dict[tuple[str, str], list] = {}  # (piano, condition) -> [(activations, reference notes)]
 
 
 def _model(clip, dictionary=None, informed=False):
+    """The model the note rule reads, as in ``transcribe``: one pass, then refined with the default rule."""
     x, sr, ref = make_eval_set.load_clip(clip)
+    defaults = INFORMED_DEFAULTS if informed else BLIND_DEFAULTS
+    read = (lambda a: a.select(pitch_set(ref))) if informed else (lambda a: a)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        act = compute_activations(x, sr, dictionary=dictionary)
-    return (act.select(pitch_set(ref)) if informed else act), ref
+        act = compute_activations(x, sr, dictionary=dictionary, n_iter=defaults["n_iter"])
+        if defaults["refine_iter"] > 0:
+            first_pass = notes_from_activations(read(act), **_rule(defaults))
+            act = refine_templates(act, first_pass, n_iter=defaults["refine_iter"], mix=defaults["refine_mix"],
+                                   n_iter_h=defaults["n_iter"])
+    return read(act), ref
+
+
+def _rule(options: dict) -> dict:
+    """The note-rule part of a set of ``transcribe`` options."""
+    return {k: v for k, v in options.items() if k not in ("n_iter", "adapt_iter", "refine_iter", "refine_mix")}
 
 
 def _load_groups(informed: bool) -> None:
@@ -111,7 +136,7 @@ def _fmt(values) -> str:
 
 def search(informed: bool, rounds: int = 2) -> dict:
     defaults = dict(INFORMED_DEFAULTS if informed else BLIND_DEFAULTS)
-    rule = {k: v for k, v in defaults.items() if k not in ("n_iter", "adapt_iter")}
+    rule = _rule(defaults)
     groups = [(p, c) for p in WEIGHTS for c in CONDITIONS]
     weight = np.array([WEIGHTS[p] for p, _ in groups]) / len(CONDITIONS)
     _load_groups(informed)  # once, before the pool: forked workers inherit the models
@@ -149,7 +174,7 @@ def _lopo_row(args):
         subprocess.run([sys.executable, str(ROOT / "scripts" / "build_dictionary.py"), "--pianos", pianos,
                         "--out", str(out)], check=True, capture_output=True)
     dictionary = load_dictionary(out)
-    rule = {k: v for k, v in BLIND_DEFAULTS.items() if k not in ("n_iter", "adapt_iter")}
+    rule = _rule(BLIND_DEFAULTS)
     clips = [c for c in make_eval_set.load_index()
              if c["split"] == "val" and c["piano"] == held_out and c["condition"] in CONDITIONS]
     metrics = []
@@ -166,13 +191,39 @@ def lopo() -> None:
             print(f"{held_out:16s} {pianos:52s} {_fmt(values)}", flush=True)
 
 
+def _score_refine(args) -> tuple[str, str, list[float]]:
+    clip, refine_iter, mix = args
+    x, sr, ref = make_eval_set.load_clip(clip)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = evaluate(ref, transcribe(x, sr, refine_iter=refine_iter, refine_mix=mix))
+    return clip["piano"], clip["condition"], [m[k] for k in METRICS]
+
+
+def refine() -> None:
+    clips = [c for c in make_eval_set.load_index()
+             if c["split"] == "val" and c["piano"] in WEIGHTS and c["condition"] in CONDITIONS]
+    groups = [(p, c) for p in WEIGHTS for c in CONDITIONS]
+    weight = np.array([WEIGHTS[p] for p, _ in groups]) / len(CONDITIONS)
+    print(f"{'refine_iter':>11s} {'refine_mix':>10s} objective  " + "  ".join(f"{p:>18s}" for p in WEIGHTS))
+    with Pool(2) as pool:
+        for refine_iter, mix in REFINE:
+            rows = pool.map(_score_refine, [(c, refine_iter, mix) for c in clips])
+            res = np.array([np.mean([v for p, c, v in rows if (p, c) == g], axis=0) for g in groups])
+            per_piano = [res[[i for i, (p, _) in enumerate(groups) if p == q]].mean(axis=0) for q in WEIGHTS]
+            print(f"{refine_iter:11d} {mix:10.1f} {float(res.mean(axis=1) @ weight):9.4f}  "
+                  + "  ".join(_fmt(v) for v in per_piano), flush=True)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("what", choices=["search", "lopo"])
+    parser.add_argument("what", choices=["search", "lopo", "refine"])
     parser.add_argument("--informed", action="store_true", help="search: score-informed (the pitch set given)")
     args = parser.parse_args(argv)
     if args.what == "search":
         search(args.informed)
+    elif args.what == "refine":
+        refine()
     else:
         lopo()
     return 0

@@ -282,3 +282,73 @@ def test_score_informed_reads_out_only_the_given_pitches():
     assert act.select([67, 60]).pitches == [60, 67]
     with pytest.raises(ValueError, match="not in this model"):
         act.select([60]).select([61])
+
+
+def _odd_timbre_tone(pitch, sr=22050, start=0.25, dur=1.0):
+    """A tone whose partial strengths are unlike any piano's: strong 3rd and 5th partials."""
+    t = np.arange(int(sr * (dur + 2 * start))) / sr
+    f = 440 * 2 ** ((pitch - 69) / 12)
+    env = np.where(t >= start, np.exp(-2 * (t - start)), 0.0) * (t < start + dur)
+    amps = {1: 0.3, 2: 0.1, 3: 1.0, 4: 0.1, 5: 0.8}
+    return (env * sum(a * np.sin(2 * np.pi * h * f * t) for h, a in amps.items())).astype(np.float32)
+
+
+def test_refine_templates_fits_the_recording_better_and_moves_only_transcribed_keys():
+    from amt_helpers.nmf import beta_divergence
+    from amt_helpers.transcribe import refine_templates
+
+    x = _odd_timbre_tone(57)
+    act = compute_activations(x, 22050)
+    notes = [Note(0.25, 1.25, 57, 100)]
+    refined = refine_templates(act, notes, mix=0.0)
+    # Same shapes and read-out; templates still have unit sum.
+    assert refined.W.shape == act.W.shape and refined.H.shape == act.H.shape
+    np.testing.assert_allclose(refined.W.sum(axis=0), 1.0, rtol=1e-5)
+    moved = np.flatnonzero(np.abs(refined.W - act.W).max(axis=0) > 0)
+    assert set(act.pitch[moved]) == {57}
+    # Re-learned on the recording, the key's templates explain it better (KL, same V).
+    before = beta_divergence(act.V, act.W, act.H, 1)
+    after = beta_divergence(refined.V, refined.W, refined.H, 1)
+    assert after < 0.9 * before
+    # The key now explains a larger share of the tone (less of it leaks into other keys).
+    row = act.pitches.index(57)
+    share = lambda a: a.pitch_activation[row].sum() / a.pitch_activation.sum()  # noqa: E731
+    assert share(refined) > share(act) + 0.1
+    again = refine_templates(act, notes, mix=0.0)
+    np.testing.assert_array_equal(again.W, refined.W)
+
+
+def test_refine_templates_mix_one_or_no_notes_changes_nothing():
+    from amt_helpers.transcribe import refine_templates
+
+    act = compute_activations(_tone(60, 22050), 22050)
+    note = [Note(0.25, 1.25, 60, 100)]
+    assert refine_templates(act, note, mix=1.0) is act
+    assert refine_templates(act, note, n_iter=0) is act
+    assert refine_templates(act, [], mix=0.5) is act
+    half = refine_templates(act, note, mix=0.5)
+    full = refine_templates(act, note, mix=0.0)
+    cols = np.flatnonzero(act.pitch == 60)
+    # The mixture lies between the learned and the adapted templates.
+    d_half = np.abs(half.W[:, cols] - act.W[:, cols]).sum()
+    d_full = np.abs(full.W[:, cols] - act.W[:, cols]).sum()
+    assert 0 < d_half < d_full
+
+
+@pytest.mark.parametrize("kw, word", [(dict(mix=1.5), "mix"), (dict(mix=-0.1), "mix"),
+                                      (dict(n_iter=-1), "n_iter"), (dict(n_iter=2.5), "n_iter"),
+                                      (dict(release_frames=-2), "release_frames")])
+def test_refine_templates_rejects_bad_options(kw, word):
+    from amt_helpers.transcribe import refine_templates
+
+    act = compute_activations(_tone(60, 22050), 22050)
+    with pytest.raises(ValueError, match=word):
+        refine_templates(act, [Note(0.25, 1.25, 60, 100)], **kw)
+
+
+def test_transcribe_with_and_without_refinement_finds_the_tone():
+    x = _tone(64, 22050)
+    for refine_iter in (0, 5, 20):
+        assert [n.pitch for n in transcribe(x, 22050, refine_iter=refine_iter)] == [64]
+    with pytest.raises(ValueError, match="mix"):
+        transcribe(x, 22050, refine_mix=2.0)
