@@ -70,10 +70,12 @@ __all__ = [
     "suppress_ghosts",
     "transcribe",
     "compute_activations",
+    "transcription_model",
     "notes_from_activations",
     "Activations",
     "BLIND_DEFAULTS",
     "INFORMED_DEFAULTS",
+    "MODEL_OPTIONS",
 ]
 
 
@@ -632,7 +634,7 @@ BLIND_DEFAULTS = dict(threshold=0.045, onset_threshold=None, min_duration=0.05, 
 INFORMED_DEFAULTS = dict(BLIND_DEFAULTS, threshold=0.04, leak_ratio=0.15, ghost_intervals=(12, 19, 24, 1, -1, -2),
                          attack_weight=1.5)
 #: The options of :func:`transcribe` that shape the NMF model; the others are the note rule's.
-_MODEL_OPTIONS = ("n_iter", "adapt_iter", "refine_iter", "refine_mix")
+MODEL_OPTIONS = ("n_iter", "adapt_iter", "refine_iter", "refine_mix")
 
 
 def transcribe(
@@ -781,15 +783,47 @@ def transcribe(
     if not np.any(np.abs(x) > 1e-5):
         warnings.warn("the audio is silent: no notes", UserWarning, stacklevel=2)
         return []
+    act = transcription_model(x, sr, opt, pitches=pitches, dictionary=dictionary, tuning=tuning,
+                              restrict_templates=restrict_templates)
+    return notes_from_activations(act, **{k: v for k, v in opt.items() if k not in MODEL_OPTIONS})
+
+
+def transcription_model(
+    x: np.ndarray,
+    sr: int,
+    options: dict,
+    *,
+    pitches: Sequence[int] | None = None,
+    dictionary: Dictionary | str | None = None,
+    tuning: float | None = None,
+    restrict_templates: bool = False,
+) -> Activations:
+    """Steps 1-3 of :func:`transcribe`: the model whose activations the note rule reads.
+
+    Parameters
+    ----------
+    x, sr
+        Audio and its sample rate in Hz (validated by :func:`transcribe`).
+    options : dict
+        Every option of :func:`transcribe` (e.g. ``BLIND_DEFAULTS``): those in
+        :data:`MODEL_OPTIONS` shape the NMF, and the others, the note rule, make the first
+        pass's notes that :func:`refine_templates` adapts the templates to.
+    pitches, dictionary, tuning, restrict_templates
+        As in :func:`transcribe`.
+
+    Returns
+    -------
+    Activations
+        Read out for ``pitches`` when they are given.
+    """
     act = compute_activations(x, sr, pitches=pitches if restrict_templates else None, dictionary=dictionary,
-                              n_iter=opt["n_iter"], adapt_iter=opt["adapt_iter"], tuning=tuning)
-    rule = {k: v for k, v in opt.items() if k not in _MODEL_OPTIONS}
+                              n_iter=options["n_iter"], adapt_iter=options["adapt_iter"], tuning=tuning)
     read = (lambda a: a.select(pitches)) if pitches is not None and not restrict_templates else (lambda a: a)
-    if opt["refine_iter"] > 0:
-        first_pass = notes_from_activations(read(act), **rule)
-        act = refine_templates(act, first_pass, n_iter=opt["refine_iter"], mix=opt["refine_mix"],
-                               n_iter_h=opt["n_iter"])
-    return notes_from_activations(read(act), **rule)
+    if options["refine_iter"] > 0:
+        rule = {k: v for k, v in options.items() if k not in MODEL_OPTIONS}
+        act = refine_templates(act, notes_from_activations(read(act), **rule), n_iter=options["refine_iter"],
+                               mix=options["refine_mix"], n_iter_h=options["n_iter"])
+    return read(act)
 
 
 def notes_from_activations(

@@ -52,10 +52,10 @@ from amt_helpers.notes import pitch_set  # noqa: E402
 from amt_helpers.transcribe import (  # noqa: E402
     BLIND_DEFAULTS,
     INFORMED_DEFAULTS,
-    compute_activations,
+    MODEL_OPTIONS,
     notes_from_activations,
-    refine_templates,
     transcribe,
+    transcription_model,
 )
 
 METRICS = ("note_f", "note_offset_f", "frame_f")
@@ -96,23 +96,18 @@ _GROUPS: dict[tuple[str, str], list] = {}  # (piano, condition) -> [(activations
 
 
 def _model(clip, dictionary=None, informed=False):
-    """The model the note rule reads, as in ``transcribe``: one pass, then refined with the default rule."""
+    """The model the note rule reads, as ``transcribe`` computes it with the default options."""
     x, sr, ref = make_eval_set.load_clip(clip)
-    defaults = INFORMED_DEFAULTS if informed else BLIND_DEFAULTS
-    read = (lambda a: a.select(pitch_set(ref))) if informed else (lambda a: a)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        act = compute_activations(x, sr, dictionary=dictionary, n_iter=defaults["n_iter"])
-        if defaults["refine_iter"] > 0:
-            first_pass = notes_from_activations(read(act), **_rule(defaults))
-            act = refine_templates(act, first_pass, n_iter=defaults["refine_iter"], mix=defaults["refine_mix"],
-                                   n_iter_h=defaults["n_iter"])
-    return read(act), ref
+        act = transcription_model(x, sr, INFORMED_DEFAULTS if informed else BLIND_DEFAULTS,
+                                  pitches=pitch_set(ref) if informed else None, dictionary=dictionary)
+    return act, ref
 
 
 def _rule(options: dict) -> dict:
     """The note-rule part of a set of ``transcribe`` options."""
-    return {k: v for k, v in options.items() if k not in ("n_iter", "adapt_iter", "refine_iter", "refine_mix")}
+    return {k: v for k, v in options.items() if k not in MODEL_OPTIONS}
 
 
 def _load_groups(informed: bool) -> None:

@@ -352,3 +352,15 @@ def test_transcribe_with_and_without_refinement_finds_the_tone():
         assert [n.pitch for n in transcribe(x, 22050, refine_iter=refine_iter)] == [64]
     with pytest.raises(ValueError, match="mix"):
         transcribe(x, 22050, refine_mix=2.0)
+
+
+def test_transcription_model_is_what_transcribe_reads():
+    from amt_helpers.transcribe import (BLIND_DEFAULTS, INFORMED_DEFAULTS, MODEL_OPTIONS, notes_from_activations,
+                                        transcription_model)
+
+    x = _tone(60, 22050) + _tone(67, 22050)
+    for pitches, options in ((None, BLIND_DEFAULTS), ([60, 64, 67], INFORMED_DEFAULTS)):
+        act = transcription_model(x, 22050, options, pitches=pitches)
+        rule = {k: v for k, v in options.items() if k not in MODEL_OPTIONS}
+        assert notes_from_activations(act, **rule) == transcribe(x, 22050, pitches=pitches)
+    assert transcription_model(x, 22050, INFORMED_DEFAULTS, pitches=[60, 64, 67]).pitches == [60, 64, 67]
