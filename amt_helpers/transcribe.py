@@ -105,6 +105,7 @@ def activations_to_notes(
     drop_range_db: float = 30.0,
     drop_accel_db: float | None = None,
     drop_floor_db: float | None = None,
+    drop_floor_slope_db: float = 0.0,
     smooth_frames: int = 3,
     bridge_frames: int = 1,
     normalize: bool = True,
@@ -150,7 +151,9 @@ def activations_to_notes(
          the decay accelerate); with ``drop_floor_db``, the level must end up more than
          ``drop_floor_db`` dB below the peak (``L[t + 2 drop_frames] < 20 log10(ps) -
          drop_floor_db``: a tone whose fast first decay settles into a slow one is still
-         sounding);
+         sounding). ``drop_floor_slope_db`` raises that floor by so many dB per octave above
+         middle C (MIDI 60) and lowers it below, never under 0 dB: the higher the string, the
+         faster and deeper its own decay;
 
        and at the latest at the next onset of the same pitch (a re-strike) or the end of ``H``.
     6. **Times.** Frame ``t`` is at ``t / frame_rate + time_offset`` seconds (frame centres; for
@@ -196,7 +199,9 @@ def activations_to_notes(
         If given, a drop counts only where it is this many dB steeper than the decay of the
         preceding ``drop_frames`` frames.
     drop_floor_db : float or None
-        If given, a drop counts only if the level ends up this many dB below the peak.
+        If given, a drop counts only if the level ends up this many dB below the peak...
+    drop_floor_slope_db : float
+        ... plus this many dB per octave above middle C (minus, below it; at least 0 dB).
     smooth_frames : int
         Moving-average length (frames) of the dB level used by the decay tests (1: none).
     bridge_frames : int
@@ -244,6 +249,8 @@ def activations_to_notes(
         drop_accel_db = _check_positive("drop_accel_db", drop_accel_db, allow_zero=True)
     if drop_floor_db is not None:
         drop_floor_db = _check_positive("drop_floor_db", drop_floor_db, allow_zero=True)
+    if not (isinstance(drop_floor_slope_db, (int, float, np.integer, np.floating)) and math.isfinite(drop_floor_slope_db)):
+        raise ValueError(f"drop_floor_slope_db must be a finite number, got {drop_floor_slope_db!r}")
     for name, value in (("drop_frames", drop_frames), ("smooth_frames", smooth_frames),
                         ("bridge_frames", bridge_frames)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
@@ -322,7 +329,8 @@ def activations_to_notes(
                 loud = L[r, span] >= 20 * np.log10(max(ps, 1e-6)) - drop_range_db
                 fell = (drop[r, span] < -drop_db) & loud & steeper[r, span]
                 if drop_floor_db is not None:
-                    fell &= level_after[r, span] < 20 * np.log10(max(ps, 1e-6)) - drop_floor_db
+                    floor_db = max(drop_floor_db + drop_floor_slope_db * (p - 60) / 12, 0.0)
+                    fell &= level_after[r, span] < 20 * np.log10(max(ps, 1e-6)) - floor_db
             else:
                 fell = np.zeros(span.size, dtype=bool)
             hit = np.flatnonzero(decayed | fell)
@@ -625,7 +633,7 @@ def refine_templates(
 #: benchmarks/README.md): blind (88 keys) and score-informed (``pitches`` given).
 BLIND_DEFAULTS = dict(threshold=0.045, onset_threshold=None, min_duration=0.05, min_ioi=0.06,
                       offset_ratio=0.005, offset_threshold=0.001, drop_db=8.0, drop_frames=5, drop_range_db=30.0,
-                      drop_accel_db=4.0, drop_floor_db=20.0,
+                      drop_accel_db=4.0, drop_floor_db=10.0, drop_floor_slope_db=8.0,
                       bridge_frames=5, offset_shift=0.05, time_offset=-0.012, ghost_ratio=0.6,
                       leak_ratio=0.3, ghost_intervals=(12, 19, 24, 1, -1), attack_weight=1.0, n_iter=50,
                       adapt_iter=0, refine_iter=10, refine_mix=0.8)
@@ -654,6 +662,7 @@ def transcribe(
     drop_range_db: float | None = None,
     drop_accel_db: float | None = None,
     drop_floor_db: float | None = None,
+    drop_floor_slope_db: float | None = None,
     bridge_frames: int | None = None,
     offset_shift: float | None = None,
     time_offset: float | None = None,
@@ -701,7 +710,7 @@ def transcribe(
         Shortest note, seconds (default 0.05).
     min_ioi : float
         Shortest interval between two onsets of one key, seconds (default 0.06).
-    offset_ratio, offset_threshold, drop_db, drop_frames, drop_range_db, drop_accel_db, drop_floor_db, bridge_frames
+    offset_ratio, offset_threshold, drop_db, drop_frames, drop_range_db, drop_accel_db, drop_floor_db, drop_floor_slope_db, bridge_frames
         Offset rule (see :func:`activations_to_notes`): a note ends when its sustain
         activation, bridged over ``bridge_frames`` (default 5) frames, decays below
         ``offset_ratio`` × its peak (default 0.005, -46 dB) or below ``offset_threshold``
@@ -709,7 +718,9 @@ def transcribe(
         ``drop_frames`` (default 5, 116 ms) frames while within ``drop_range_db`` (default 30)
         dB of its peak, as under a damper (or in a room, as its reverberation dies away) —
         a drop at least ``drop_accel_db`` (default 4) dB steeper than the decay just before
-        it, that takes the level more than ``drop_floor_db`` (default 20) dB below the peak.
+        it, that takes the level more than ``drop_floor_db`` (default 10) dB plus
+        ``drop_floor_slope_db`` (default 8) dB per octave above middle C below the peak (C6:
+        26 dB; from C3 down, no floor).
     offset_shift : float
         Seconds taken off every offset (default 0.05: the analysis window's latency).
     time_offset : float
@@ -772,7 +783,7 @@ def transcribe(
     given = dict(threshold=threshold, onset_threshold=onset_threshold, min_duration=min_duration,
                  min_ioi=min_ioi, offset_ratio=offset_ratio, offset_threshold=offset_threshold,
                  drop_db=drop_db, drop_frames=drop_frames, drop_range_db=drop_range_db,
-                 drop_accel_db=drop_accel_db, drop_floor_db=drop_floor_db,
+                 drop_accel_db=drop_accel_db, drop_floor_db=drop_floor_db, drop_floor_slope_db=drop_floor_slope_db,
                  bridge_frames=bridge_frames,
                  offset_shift=offset_shift, time_offset=time_offset,
                  ghost_ratio=ghost_ratio, leak_ratio=leak_ratio, ghost_intervals=ghost_intervals,

@@ -92,6 +92,18 @@ def test_drop_must_end_far_below_the_peak():
     assert _notes(H, **rule, drop_floor_db=25.0) == [Note(0.1, 1.2, 60, 127)]
 
 
+def test_drop_floor_deepens_with_pitch():
+    # The same tone as above on three keys: 10 dB of floor at middle C plus 8 dB per octave.
+    db = np.concatenate([[-200.0], [0.0, -10.0, -20.0], -21 - np.arange(9.0), -29 - 50 * np.arange(1, 4)])
+    H = np.tile(10 ** (db / 20), (3, 1))
+    rule = dict(threshold=0.05, offset_threshold=0.001, drop_db=8.0, drop_floor_db=10.0, drop_floor_slope_db=8.0)
+    # C2: no floor; C4: 10 dB; both take the first decay for a damper. C6: 26 dB, it does not.
+    assert _notes(H, (36, 60, 84), **rule) == [Note(0.1, 0.2, 36, 127), Note(0.1, 0.2, 60, 127),
+                                               Note(0.1, 1.2, 84, 127)]
+    with pytest.raises(ValueError, match="drop_floor_slope_db"):
+        _notes(H, (36, 60, 84), **dict(rule, drop_floor_slope_db=float("nan")))
+
+
 def test_sustain_activation_decides_offsets_and_offset_shift():
     H = np.zeros((1, 10))
     H[0, 1:8] = 1.0
