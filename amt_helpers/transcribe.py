@@ -75,7 +75,7 @@ __all__ = [
     "Activations",
     "BLIND_DEFAULTS",
     "INFORMED_DEFAULTS",
-    "MODEL_OPTIONS",
+    "note_rule",
 ]
 
 
@@ -642,7 +642,16 @@ BLIND_DEFAULTS = dict(threshold=0.045, onset_threshold=None, min_duration=0.05, 
 INFORMED_DEFAULTS = dict(BLIND_DEFAULTS, threshold=0.04, leak_ratio=0.15, ghost_intervals=(12, 19, 24, 1, -1, -2),
                          attack_weight=1.5)
 #: The options of :func:`transcribe` that shape the NMF model; the others are the note rule's.
-MODEL_OPTIONS = ("n_iter", "adapt_iter", "refine_iter", "refine_mix")
+_MODEL_OPTIONS = ("n_iter", "adapt_iter", "refine_iter", "refine_mix")
+
+
+def note_rule(options: dict) -> dict:
+    """The note-rule part of a set of :func:`transcribe` options (for :func:`notes_from_activations`).
+
+    Everything but the options that shape the NMF model (``n_iter``, ``adapt_iter``,
+    ``refine_iter``, ``refine_mix``).
+    """
+    return {k: v for k, v in options.items() if k not in _MODEL_OPTIONS}
 
 
 def transcribe(
@@ -796,7 +805,7 @@ def transcribe(
         return []
     act = transcription_model(x, sr, opt, pitches=pitches, dictionary=dictionary, tuning=tuning,
                               restrict_templates=restrict_templates)
-    return notes_from_activations(act, **{k: v for k, v in opt.items() if k not in MODEL_OPTIONS})
+    return notes_from_activations(act, **note_rule(opt))
 
 
 def transcription_model(
@@ -816,9 +825,10 @@ def transcription_model(
     x, sr
         Audio and its sample rate in Hz (validated by :func:`transcribe`).
     options : dict
-        Every option of :func:`transcribe` (e.g. ``BLIND_DEFAULTS``): those in
-        :data:`MODEL_OPTIONS` shape the NMF, and the others, the note rule, make the first
-        pass's notes that :func:`refine_templates` adapts the templates to.
+        Every option of :func:`transcribe` (e.g. ``BLIND_DEFAULTS``): ``n_iter``,
+        ``adapt_iter``, ``refine_iter`` and ``refine_mix`` shape the NMF; the others, the note
+        rule (:func:`note_rule`), make the first pass's notes that :func:`refine_templates`
+        adapts the templates to.
     pitches, dictionary, tuning, restrict_templates
         As in :func:`transcribe`.
 
@@ -831,8 +841,7 @@ def transcription_model(
                               n_iter=options["n_iter"], adapt_iter=options["adapt_iter"], tuning=tuning)
     read = (lambda a: a.select(pitches)) if pitches is not None and not restrict_templates else (lambda a: a)
     if options["refine_iter"] > 0:
-        rule = {k: v for k, v in options.items() if k not in MODEL_OPTIONS}
-        act = refine_templates(act, notes_from_activations(read(act), **rule), n_iter=options["refine_iter"],
+        act = refine_templates(act, notes_from_activations(read(act), **note_rule(options)), n_iter=options["refine_iter"],
                                mix=options["refine_mix"], n_iter_h=options["n_iter"])
     return read(act)
 

@@ -52,7 +52,7 @@ from amt_helpers.notes import pitch_set  # noqa: E402
 from amt_helpers.transcribe import (  # noqa: E402
     BLIND_DEFAULTS,
     INFORMED_DEFAULTS,
-    MODEL_OPTIONS,
+    note_rule,
     notes_from_activations,
     transcribe,
     transcription_model,
@@ -106,11 +106,6 @@ def _model(clip, dictionary=None, informed=False):
     return act, ref
 
 
-def _rule(options: dict) -> dict:
-    """The note-rule part of a set of ``transcribe`` options."""
-    return {k: v for k, v in options.items() if k not in MODEL_OPTIONS}
-
-
 def _load_groups(informed: bool) -> None:
     clips = make_eval_set.load_index()
     for piano in WEIGHTS:
@@ -132,7 +127,7 @@ def _fmt(values) -> str:
 
 def search(informed: bool, rounds: int = 2) -> dict:
     defaults = dict(INFORMED_DEFAULTS if informed else BLIND_DEFAULTS)
-    rule = _rule(defaults)
+    rule = note_rule(defaults)
     groups = [(p, c) for p in WEIGHTS for c in CONDITIONS]
     weight = np.array([WEIGHTS[p] for p, _ in groups]) / len(CONDITIONS)
     _load_groups(informed)  # once, before the pool: forked workers inherit the models
@@ -170,7 +165,7 @@ def _lopo_row(args):
         subprocess.run([sys.executable, str(ROOT / "scripts" / "build_dictionary.py"), "--pianos", pianos,
                         "--out", str(out)], check=True, capture_output=True)
     dictionary = load_dictionary(out)
-    rule = _rule(BLIND_DEFAULTS)
+    rule = note_rule(BLIND_DEFAULTS)
     clips = [c for c in make_eval_set.load_index()
              if c["split"] == "val" and c["piano"] == held_out and c["condition"] in CONDITIONS]
     metrics = []

@@ -80,11 +80,13 @@ def test_drop_must_be_steeper_than_the_decay_before_it():
     assert _notes(H, **rule, drop_accel_db=6.0) == [Note(0.1, 0.8, 60, 127)]
 
 
+#: A piano tone's fast first decay (0, -10, -20 dB) settles into a slow one (1 dB per frame
+#: from -21 dB); a damper at frame 12 (-50 dB per frame). Levels in dB, frame 0 silent.
+TWO_STAGE_DECAY_DB = np.concatenate([[-200.0], [0.0, -10.0, -20.0], -21 - np.arange(9.0), -29 - 50 * np.arange(1, 4)])
+
+
 def test_drop_must_end_far_below_the_peak():
-    # A piano tone's fast first decay (0, -10, -20 dB) settles into a slow one (1 dB per
-    # frame from -21 dB); a damper at frame 12 (-50 dB per frame).
-    db = np.concatenate([[-200.0], [0.0, -10.0, -20.0], -21 - np.arange(9.0), -29 - 50 * np.arange(1, 4)])
-    H = (10 ** (db / 20))[None, :]
+    H = (10 ** (TWO_STAGE_DECAY_DB / 20))[None, :]
     rule = dict(threshold=0.05, offset_threshold=0.001, drop_db=8.0)
     # The first decay looks like a damper ...
     assert _notes(H, **rule) == [Note(0.1, 0.2, 60, 127)]
@@ -93,9 +95,8 @@ def test_drop_must_end_far_below_the_peak():
 
 
 def test_drop_floor_deepens_with_pitch():
-    # The same tone as above on three keys: 10 dB of floor at middle C plus 8 dB per octave.
-    db = np.concatenate([[-200.0], [0.0, -10.0, -20.0], -21 - np.arange(9.0), -29 - 50 * np.arange(1, 4)])
-    H = np.tile(10 ** (db / 20), (3, 1))
+    # The same tone on three keys: 10 dB of floor at middle C plus 8 dB per octave.
+    H = np.tile(10 ** (TWO_STAGE_DECAY_DB / 20), (3, 1))
     rule = dict(threshold=0.05, offset_threshold=0.001, drop_db=8.0, drop_floor_db=10.0, drop_floor_slope_db=8.0)
     # C2: no floor; C4: 10 dB; both take the first decay for a damper. C6: 26 dB, it does not.
     assert _notes(H, (36, 60, 84), **rule) == [Note(0.1, 0.2, 36, 127), Note(0.1, 0.2, 60, 127),
@@ -367,12 +368,11 @@ def test_transcribe_with_and_without_refinement_finds_the_tone():
 
 
 def test_transcription_model_is_what_transcribe_reads():
-    from amt_helpers.transcribe import (BLIND_DEFAULTS, INFORMED_DEFAULTS, MODEL_OPTIONS, notes_from_activations,
+    from amt_helpers.transcribe import (BLIND_DEFAULTS, INFORMED_DEFAULTS, note_rule, notes_from_activations,
                                         transcription_model)
 
     x = _tone(60, 22050) + _tone(67, 22050)
     for pitches, options in ((None, BLIND_DEFAULTS), ([60, 64, 67], INFORMED_DEFAULTS)):
         act = transcription_model(x, 22050, options, pitches=pitches)
-        rule = {k: v for k, v in options.items() if k not in MODEL_OPTIONS}
-        assert notes_from_activations(act, **rule) == transcribe(x, 22050, pitches=pitches)
+        assert notes_from_activations(act, **note_rule(options)) == transcribe(x, 22050, pitches=pitches)
     assert transcription_model(x, 22050, INFORMED_DEFAULTS, pitches=[60, 64, 67]).pitches == [60, 64, 67]
