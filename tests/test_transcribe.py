@@ -6,7 +6,14 @@ import pytest
 from amt_helpers.audio import AudioError
 from amt_helpers.dictionary import Representation, estimate_tuning, load_dictionary, log_filterbank
 from amt_helpers.notes import Note
-from amt_helpers.transcribe import activations_to_notes, compute_activations, suppress_ghosts, transcribe
+from amt_helpers.transcribe import (
+    Activations,
+    activations_to_notes,
+    compute_activations,
+    notes_from_activations,
+    suppress_ghosts,
+    transcribe,
+)
 
 FR = 10.0  # frames per second: frame t is at t / 10 s
 
@@ -133,6 +140,26 @@ def test_restrike_inside_a_held_note_splits_it():
     assert _notes(H) == [Note(0.1, 0.5, 60, 90), Note(0.5, 0.9, 60, 127)]
 
 
+def test_a_note_from_silence_needs_only_the_quiet_threshold():
+    H = np.zeros((3, 14))
+    H[0, 10:13] = 1.0  # a loud note: the normalisation
+    H[1, 2:9] = [0.0625, 0.1875, 0.3125, 0.4375, 0.5, 0.5, 0.5]  # a soft note rising slowly
+    H[2, 0:12] = 0.5  # a held note ...
+    H[2, 6:12] = [0.625, 0.75, 0.875, 0.875, 0.875, 0.875]  # ... that swells as slowly
+    # Every one-frame rise of the soft note is 0.125 < threshold 0.2: it is not found.
+    assert [n.pitch for n in _notes(H, (60, 64, 67), min_ioi=0.3)] == [67, 60]
+    # With quiet_threshold 0.1 it is: its key was silent over the 4 frames before frame 3 (the
+    # earliest of the three equal rises), peak = max(a[3:6]) = 0.4375. The held note's swell
+    # has the same rises but its key was sounding: still one note.
+    notes = _notes(H, (60, 64, 67), min_ioi=0.3, quiet_threshold=0.1)
+    assert notes == [Note(0.0, 1.2, 67, 90), Note(0.3, 0.9, 64, 84), Note(1.0, 1.3, 60, 127)]
+    # A key counts as silent only below quiet_ratio x the peak.
+    assert [n.pitch for n in _notes(H, (60, 64, 67), min_ioi=0.3, quiet_threshold=0.1, quiet_ratio=0.0)] == [67, 60]
+    for name, value in (("quiet_threshold", 0.0), ("quiet_ratio", -1.0), ("quiet_frames", 0)):
+        with pytest.raises(ValueError, match=name):
+            _notes(H, (60, 64, 67), **{name: value})
+
+
 def test_min_ioi_merges_close_onsets():
     H = np.zeros((1, 12))
     H[0, 1:3] = 0.5
@@ -200,6 +227,49 @@ def test_suppress_ghosts_any_interval_leakage():
 
 
 # --- representation and the shipped dictionary -------------------------------------------
+
+
+def test_suppress_ghosts_spares_leakage_suspects_that_explain_their_own_bands():
+    notes = [Note(1.0, 2.0, 60, 127), Note(1.01, 2.0, 66, 30), Note(1.0, 2.0, 70, 30)]
+    assert [n.pitch for n in suppress_ghosts(notes, ratio=0.5, any_ratio=0.15)] == [60]
+    kept = suppress_ghosts(notes, ratio=0.5, any_ratio=0.15, shares=[1.0, 0.9, 0.2], any_share=0.5)
+    assert [n.pitch for n in kept] == [60, 66]
+    with pytest.raises(ValueError, match="shares"):
+        suppress_ghosts(notes, any_ratio=0.15, shares=[1.0, 0.9])
+
+
+def _model(W, H, pitch):
+    """An Activations by hand: sustain templates only, one per key (unit-sum columns)."""
+    W, H = np.asarray(W, dtype=float), np.asarray(H, dtype=float)
+    return Activations(V=W @ H, W=W, H=H, pitch=np.asarray(pitch), kind=np.ones(len(pitch), int),
+                       pitches=sorted(pitch), pitch_activation=H, attack_activation=np.zeros_like(H),
+                       frame_rate=FR, tuning=0.0, cost=np.zeros(1))
+
+
+def test_key_share_by_hand():
+    # key 60 on bands 0-1, key 64 on bands 1-3; frames: 60 alone, both, silence
+    W = [[0.5, 0.0], [0.5, 0.2], [0.0, 0.4], [0.0, 0.4]]
+    H = [[1.0, 1.0, 0.0], [0.0, 1.0, 0.0]]
+    # frame 1, key 60: w60.W60 = 0.5, w60.W64 = 0.1 -> 0.5 / 0.6; key 64: 0.36 / (0.36 + 0.1)
+    expected = [[1.0, 5 / 6, 0.0], [0.0, 18 / 23, 0.0]]
+    np.testing.assert_allclose(_model(W, H, [60, 64]).key_share(), expected)
+
+
+def test_notes_from_activations_keeps_soft_notes_and_drops_leakage():
+    W = np.zeros((6, 3))
+    W[0:2, 0] = 0.5  # key 60
+    W[4:6, 1] = 0.5  # key 66: bands of its own
+    W[0:3, 2] = [0.4, 0.4, 0.2]  # key 67: mostly key 60's bands (share 0.036 / 0.436)
+    H = np.zeros((3, 12))
+    H[0, 2:9] = 1.0
+    H[1:, 2:9] = 0.1  # 10x weaker than the note they start with
+    act = _model(W, H, [60, 66, 67])
+    rule = dict(threshold=0.05, ghost_ratio=0.0, leak_ratio=0.3, drop_db=None)
+    assert [n.pitch for n in notes_from_activations(act, **rule)] == [60, 66]
+    assert [n.pitch for n in notes_from_activations(act, leak_share=None, **rule)] == [60]
+    assert [n.pitch for n in notes_from_activations(act, leak_share=1.01, **rule)] == [60]
+    with pytest.raises(ValueError, match="leak_share"):
+        notes_from_activations(act, leak_share=-1.0, **rule)
 
 
 def test_filterbank_shape_independent_of_tuning_and_rows_sum_to_one():
@@ -376,3 +446,23 @@ def test_transcription_model_is_what_transcribe_reads():
         act = transcription_model(x, 22050, options, pitches=pitches)
         assert notes_from_activations(act, **note_rule(options)) == transcribe(x, 22050, pitches=pitches)
     assert transcription_model(x, 22050, INFORMED_DEFAULTS, pitches=[60, 64, 67]).pitches == [60, 64, 67]
+
+
+def test_first_pass_score_leaves_out_the_soft_note_tests(monkeypatch):
+    import amt_helpers.transcribe as tr
+
+    x = _tone(60, 22050) + 0.05 * _tone(67, 22050)
+    options = dict(tr.BLIND_DEFAULTS, refine_iter=2)
+    seen = {}
+    real = tr.refine_templates
+
+    def spy(act, notes, **kw):
+        seen["model"], seen["notes"] = act, notes
+        return real(act, notes, **kw)
+
+    monkeypatch.setattr(tr, "refine_templates", spy)
+    tr.transcription_model(x, 22050, options)
+    rule = tr.note_rule(options)
+    assert seen["notes"] == tr.notes_from_activations(seen["model"], **dict(rule, **tr.FIRST_PASS_RULE))
+    assert set(tr.FIRST_PASS_RULE) <= set(rule)
+    assert all(value is None for value in tr.FIRST_PASS_RULE.values())  # None: the test is off
