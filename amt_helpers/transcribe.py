@@ -968,11 +968,10 @@ def notes_from_activations(
     notes = activations_to_notes(P, act.pitches, act.frame_rate, onset_strength=onset_strength,
                                  sustain=sustain, **rule)
     if notes and (ghost_ratio > 0 or leak_ratio > 0):
-        shares = None
+        spare = {}
         if leak_ratio > 0 and leak_share is not None:
-            shares = _share_at_onsets(act, notes, rule.get("time_offset", 0.0))
-        notes = suppress_ghosts(notes, ratio=ghost_ratio, any_ratio=leak_ratio, intervals=ghost_intervals,
-                                shares=shares, any_share=leak_share if leak_share is not None else 0.5)
+            spare = dict(shares=_share_at_onsets(act, notes, rule.get("time_offset", 0.0)), any_share=leak_share)
+        notes = suppress_ghosts(notes, ratio=ghost_ratio, any_ratio=leak_ratio, intervals=ghost_intervals, **spare)
     return notes
 
 
