@@ -75,6 +75,7 @@ __all__ = [
     "compute_activations",
     "transcription_model",
     "notes_from_activations",
+    "note_shares",
     "Activations",
     "BLIND_DEFAULTS",
     "INFORMED_DEFAULTS",
@@ -957,8 +958,7 @@ def notes_from_activations(
     summed activation minus the attack part). ``rule`` goes to :func:`activations_to_notes`;
     then :func:`suppress_ghosts` with ``ratio=ghost_ratio``, ``any_ratio=leak_ratio``,
     ``intervals=ghost_intervals`` and, unless ``leak_share`` is None, ``any_share=leak_share``
-    with each note's :meth:`Activations.key_share` at its onset (the largest over its first
-    four frames).
+    with each note's key share at its onset (:func:`note_shares`).
     """
     if leak_share is not None:
         leak_share = _check_positive("leak_share", leak_share, allow_zero=True)
@@ -970,18 +970,33 @@ def notes_from_activations(
     if notes and (ghost_ratio > 0 or leak_ratio > 0):
         spare = {}
         if leak_ratio > 0 and leak_share is not None:
-            spare = dict(shares=_share_at_onsets(act, notes, rule.get("time_offset", 0.0)), any_share=leak_share)
+            spare = dict(shares=note_shares(act, notes, rule.get("time_offset", 0.0)), any_share=leak_share)
         notes = suppress_ghosts(notes, ratio=ghost_ratio, any_ratio=leak_ratio, intervals=ghost_intervals, **spare)
     return notes
 
 
-def _share_at_onsets(act: "Activations", notes: Sequence[Note], time_offset: float) -> np.ndarray:
-    """Each note's key share (:meth:`Activations.key_share`), the largest over its first 4 frames."""
+def note_shares(act: "Activations", notes: Sequence[Note], time_offset: float = 0.0) -> np.ndarray:
+    """Each note's key share (:meth:`Activations.key_share`) at its onset.
+
+    Parameters
+    ----------
+    act : Activations
+        The model the notes were read from.
+    notes : sequence of Note
+        Notes of keys in ``act.pitches``, as :func:`activations_to_notes` returns them.
+    time_offset : float
+        The ``time_offset`` the notes were made with (seconds), to find their onset frames.
+
+    Returns
+    -------
+    ndarray, shape (n_notes,)
+        The largest share of each note's key over the four frames from its onset frame.
+    """
     share = act.key_share()
     row = {p: i for i, p in enumerate(act.pitches)}
-    rows = np.array([row[n.pitch] for n in notes])
+    rows = np.array([row[n.pitch] for n in notes], dtype=int)
     # back from seconds to the onset frame of activations_to_notes (onsets clipped at 0 s)
-    start = np.rint((np.array([n.onset for n in notes]) - time_offset) * act.frame_rate).astype(int)
+    start = np.rint((np.array([n.onset for n in notes], dtype=float) - time_offset) * act.frame_rate).astype(int)
     frames = np.clip(start[:, None] + np.arange(4), 0, share.shape[1] - 1)
     return share[rows[:, None], frames].max(axis=1)
 

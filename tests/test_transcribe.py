@@ -10,6 +10,7 @@ from amt_helpers.transcribe import (
     Activations,
     activations_to_notes,
     compute_activations,
+    note_shares,
     notes_from_activations,
     suppress_ghosts,
     transcribe,
@@ -253,6 +254,10 @@ def test_key_share_by_hand():
     # frame 1, key 60: w60.W60 = 0.5, w60.W64 = 0.1 -> 0.5 / 0.6; key 64: 0.36 / (0.36 + 0.1)
     expected = [[1.0, 5 / 6, 0.0], [0.0, 18 / 23, 0.0]]
     np.testing.assert_allclose(_model(W, H, [60, 64]).key_share(), expected)
+    # at a note's onset: the largest share over its first four frames (frames 1-2 here)
+    shares = note_shares(_model(W, H, [60, 64]), [Note(0.1, 0.3, 64, 100), Note(0.0, 0.3, 60, 127)])
+    np.testing.assert_allclose(shares, [18 / 23, 1.0])
+    assert note_shares(_model(W, H, [60, 64]), []).shape == (0,)
 
 
 def test_notes_from_activations_keeps_soft_notes_and_drops_leakage():
