@@ -5,6 +5,7 @@ Usage::
     python benchmarks/tune_transcription.py search                 # blind; --informed for pitch sets
     python benchmarks/tune_transcription.py lopo                   # the leave-one-piano-out table
     python benchmarks/tune_transcription.py refine                 # the second pass's settings
+    python benchmarks/tune_transcription.py pipeline --set threshold=0.05   # transcribe itself
 
 ``search`` is a coordinate search over the options of :func:`amt_helpers.transcribe.transcribe`
 that act after the NMF (``SPACE``), starting from ``BLIND_DEFAULTS`` (or ``INFORMED_DEFAULTS``),
@@ -24,7 +25,9 @@ it was not learned from, with the current defaults (blind, mean over dry/room/re
 
 ``refine`` scores ``transcribe`` itself (both passes) on the same validation groups and with
 the same objective as ``search``, for several ``refine_iter`` / ``refine_mix`` settings
-(``REFINE``; ``refine_mix=1`` is a single pass).
+(``REFINE``; ``refine_mix=1`` is a single pass). ``pipeline`` does the same for the defaults
+and, with ``--set KEY=VALUE`` (repeatable), for options changed from them (``--informed``:
+score-informed); a few minutes per setting.
 
 The test split is never read here.
 """
@@ -186,39 +189,55 @@ def lopo() -> None:
             print(f"{held_out:16s} {pianos:52s} {_fmt(values)}", flush=True)
 
 
-def _score_refine(args) -> tuple[str, str, list[float]]:
-    clip, refine_iter, mix = args
+def _score_pipeline(args) -> tuple[str, str, list[float]]:
+    clip, options, informed = args
     x, sr, ref = make_eval_set.load_clip(clip)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        m = evaluate(ref, transcribe(x, sr, refine_iter=refine_iter, refine_mix=mix))
+        m = evaluate(ref, transcribe(x, sr, pitches=pitch_set(ref) if informed else None, **options))
     return clip["piano"], clip["condition"], [m[k] for k in METRICS]
 
 
-def refine() -> None:
+def pipeline(settings: list[tuple[str, dict]], informed: bool = False) -> None:
+    """Score ``transcribe`` itself (both passes) with each set of option overrides."""
     clips = [c for c in make_eval_set.load_index()
              if c["split"] == "val" and c["piano"] in WEIGHTS and c["condition"] in CONDITIONS]
     groups = [(p, c) for p in WEIGHTS for c in CONDITIONS]
     weight = np.array([WEIGHTS[p] for p, _ in groups]) / len(CONDITIONS)
-    print(f"{'refine_iter':>11s} {'refine_mix':>10s} objective  " + "  ".join(f"{p:>18s}" for p in WEIGHTS))
+    width = max(len(label) for label, _ in settings)
+    print(f"{'setting':{width}s} objective  " + "  ".join(f"{p:>18s}" for p in WEIGHTS))
     with Pool(2) as pool:
-        for refine_iter, mix in REFINE:
-            rows = pool.map(_score_refine, [(c, refine_iter, mix) for c in clips])
+        for label, options in settings:
+            rows = pool.map(_score_pipeline, [(c, options, informed) for c in clips])
             res = np.array([np.mean([v for p, c, v in rows if (p, c) == g], axis=0) for g in groups])
             per_piano = [res[[i for i, (p, _) in enumerate(groups) if p == q]].mean(axis=0) for q in WEIGHTS]
-            print(f"{refine_iter:11d} {mix:10.1f} {float(res.mean(axis=1) @ weight):9.4f}  "
+            print(f"{label:{width}s} {float(res.mean(axis=1) @ weight):9.4f}  "
                   + "  ".join(_fmt(v) for v in per_piano), flush=True)
+
+
+def refine() -> None:
+    pipeline([(f"refine_iter={n} refine_mix={mix}", dict(refine_iter=n, refine_mix=mix)) for n, mix in REFINE])
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("what", choices=["search", "lopo", "refine"])
-    parser.add_argument("--informed", action="store_true", help="search: score-informed (the pitch set given)")
+    parser.add_argument("what", choices=["search", "lopo", "refine", "pipeline"])
+    parser.add_argument("--informed", action="store_true",
+                        help="search, pipeline: score-informed (the pitch set given)")
+    parser.add_argument("--set", action="append", metavar="KEY=VALUE",
+                        help="pipeline: also score transcribe() with these options, e.g. --set threshold=0.05")
     args = parser.parse_args(argv)
     if args.what == "search":
         search(args.informed)
     elif args.what == "refine":
         refine()
+    elif args.what == "pipeline":
+        from bench_transcription import parse_options
+
+        settings = [("defaults", {})]
+        if args.set:
+            settings.append((" ".join(args.set), parse_options(args.set)))
+        pipeline(settings, args.informed)
     else:
         lopo()
     return 0
