@@ -104,6 +104,7 @@ def activations_to_notes(
     quiet_threshold: float | None = None,
     quiet_ratio: float = 0.1,
     quiet_frames: int = 4,
+    restrike_ratio: float = 0.0,
     min_ioi: float = 0.06,
     sustain: np.ndarray | None = None,
     offset_ratio: float = 0.01,
@@ -140,6 +141,11 @@ def activations_to_notes(
        as silent). A soft note spreads its rise over several frames, so its largest one-frame
        rise stays small although its activation clears ``threshold``; inside a sounding note,
        the full ``onset_threshold`` still guards against fluctuations taken for re-strikes.
+       With ``restrike_ratio``, every onset also needs ``o[t0] >= restrike_ratio * a[t0 - 1]``:
+       a key struck again while it sounds must add energy in proportion to what is already
+       there. A slow swell or beating of a held tone (partials drifting in and out of phase)
+       makes a small rise on a high level and fails; a note starting from silence, with
+       ``a[t0 - 1]`` near 0, is not affected.
     4. **Minimum length.** The note must stay at or above ``threshold`` for ``min_duration``
        seconds: with ``te`` the first frame ``>= tp`` where ``a < threshold`` (or the next onset
        of the pitch), notes with ``(te - t0) / frame_rate < min_duration`` are dropped. This is
@@ -201,6 +207,9 @@ def activations_to_notes(
         the onset falls below this fraction of the note's peak.
     quiet_frames : int
         Frames before the onset looked at for that test.
+    restrike_ratio : float
+        Minimum onset strength as a fraction of the activation in the frame before the onset
+        (step 3); 0 disables the test.
     min_ioi : float
         Minimum inter-onset interval of one pitch in seconds (the peak-picking window).
     sustain : ndarray, shape (n_pitches, n_frames), optional
@@ -268,6 +277,7 @@ def activations_to_notes(
     if quiet_threshold is not None:
         quiet_threshold = _check_positive("quiet_threshold", quiet_threshold)
     quiet_ratio = _check_positive("quiet_ratio", quiet_ratio, allow_zero=True)
+    restrike_ratio = _check_positive("restrike_ratio", restrike_ratio, allow_zero=True)
     if drop_db is not None:
         drop_db = _check_positive("drop_db", drop_db)
     if drop_accel_db is not None:
@@ -318,6 +328,10 @@ def activations_to_notes(
             np.minimum(before[:, j:], A[:, :-j], out=before[:, j:])
         before[:, : int(quiet_frames)] = 0.0
         strong |= (O >= quiet_threshold) & (before < quiet_ratio * reach)
+    if restrike_ratio > 0:
+        level_before = np.zeros_like(A)
+        level_before[:, 1:] = A[:, :-1]
+        strong &= O >= restrike_ratio * level_before
     is_onset = strong & (O >= win_max) & (O > prev_max) & (reach >= threshold)
 
     # Smoothed dB level of the sustain activation, for the decay tests.
@@ -705,16 +719,17 @@ def refine_templates(
 #: Note-rule settings of :func:`transcribe`, tuned on the validation split (see
 #: benchmarks/README.md): blind (88 keys) and score-informed (``pitches`` given).
 BLIND_DEFAULTS = dict(threshold=0.045, onset_threshold=None, quiet_threshold=0.02, quiet_ratio=0.1,
-                      quiet_frames=4, min_duration=0.05, min_ioi=0.06,
+                      quiet_frames=4, restrike_ratio=0.15, min_duration=0.05, min_ioi=0.06,
                       offset_ratio=0.005, offset_threshold=0.001, drop_db=8.0, drop_frames=5, drop_range_db=30.0,
                       drop_accel_db=4.0, drop_floor_db=10.0, drop_floor_slope_db=8.0,
                       bridge_frames=5, offset_shift=0.05, time_offset=-0.012, ghost_ratio=0.6,
                       leak_ratio=0.3, leak_share=0.5, ghost_intervals=(12, 19, 24, 1, -1), attack_weight=1.25,
                       n_iter=50, adapt_iter=0, refine_iter=10, refine_mix=0.8)
-# Knowing the pitch set, a lower threshold and a stronger onset cue pay off; and the whole-tone
-# neighbour below is then often a ghost too (its key is in the piece, its note is not).
-INFORMED_DEFAULTS = dict(BLIND_DEFAULTS, threshold=0.04, leak_ratio=0.15, ghost_intervals=(12, 19, 24, 1, -1, -2),
-                         attack_weight=1.5)
+# Knowing the pitch set, a lower threshold and a stronger onset cue pay off (the stronger cue
+# needs a stricter re-strike test); and the whole-tone neighbour below is then often a ghost
+# too (its key is in the piece, its note is not).
+INFORMED_DEFAULTS = dict(BLIND_DEFAULTS, threshold=0.04, leak_ratio=0.2, restrike_ratio=0.25,
+                         ghost_intervals=(12, 19, 24, 1, -1, -2), attack_weight=1.5)
 #: What the first pass's note rule leaves out: its notes only teach the templates the piano's
 #: sound (step 3), where a false note does more harm than a missed one, so the two tests that
 #: let softer notes in (onsets from silence, leakage suspects that explain their own bands)

@@ -65,6 +65,7 @@ METRICS = ("note_f", "note_offset_f", "frame_f")
 CONDITIONS = ("dry", "room", "recording")
 WEIGHTS = {"gmbank": 0.5, "freepats_grand": 0.25, "freepats_bright": 0.25}
 SPACE = {
+    "restrike_ratio": [0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5],
     "threshold": [0.03, 0.035, 0.04, 0.045, 0.05, 0.06],
     "leak_ratio": [0.1, 0.15, 0.2, 0.25, 0.3, 0.35],
     "ghost_ratio": [0.3, 0.4, 0.5, 0.6, 0.7],

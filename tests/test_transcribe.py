@@ -141,6 +141,24 @@ def test_restrike_inside_a_held_note_splits_it():
     assert _notes(H) == [Note(0.1, 0.5, 60, 90), Note(0.5, 0.9, 60, 127)]
 
 
+def test_restrike_ratio_tells_a_restrike_from_a_swell():
+    H = np.zeros((2, 12))
+    H[0, 1:5] = 0.75
+    H[0, 5:10] = 1.0  # a held note swells: a rise of 0.25 on a level of 0.75
+    H[1, 1:5] = 0.25
+    H[1, 5:10] = 0.75  # a key struck again: a rise of 0.5 on a level of 0.25
+    # Both rises clear the threshold (0.2): without the test, both keys restrike.
+    assert _notes(H, (60, 64)) == [Note(0.1, 0.5, 60, 110), Note(0.1, 0.5, 64, 64),
+                                   Note(0.5, 1.0, 60, 127), Note(0.5, 1.0, 64, 110)]
+    # A restrike must rise by at least half the level before it: 0.25 < 0.5 x 0.75, 0.5 >= 0.5 x 0.25.
+    assert _notes(H, (60, 64), restrike_ratio=0.5) == [Note(0.1, 1.0, 60, 110), Note(0.1, 0.5, 64, 64),
+                                                       Note(0.5, 1.0, 64, 110)]
+    # Onsets from silence (level 0 before) are not affected, however high the ratio.
+    assert [n.onset for n in _notes(H, (60, 64), restrike_ratio=100.0)] == [0.1, 0.1]
+    with pytest.raises(ValueError, match="restrike_ratio"):
+        _notes(H, (60, 64), restrike_ratio=-0.1)
+
+
 def test_a_note_from_silence_needs_only_the_quiet_threshold():
     H = np.zeros((3, 14))
     H[0, 10:13] = 1.0  # a loud note: the normalisation
