@@ -759,6 +759,7 @@ def transcribe(
     quiet_threshold: float | None = None,
     quiet_ratio: float | None = None,
     quiet_frames: int | None = None,
+    restrike_ratio: float | None = None,
     min_duration: float | None = None,
     min_ioi: float | None = None,
     offset_ratio: float | None = None,
@@ -818,6 +819,11 @@ def transcribe(
         frames before, default 4, below ``quiet_ratio``, default 0.1, × the note's peak)
         needs an onset strength of only ``quiet_threshold`` (default 0.02; a value of
         ``onset_threshold`` or more disables this): soft notes rise over several frames.
+    restrike_ratio : float
+        An onset also needs an onset strength of at least ``restrike_ratio`` × the key's
+        activation in the frame before (default 0.15; score-informed 0.25; 0 disables this):
+        a key struck again while it sounds adds energy, the swell or beating of a held tone
+        does not.
     min_duration : float
         Shortest note, seconds (default 0.05).
     min_ioi : float
@@ -841,7 +847,7 @@ def transcribe(
     ghost_ratio, leak_ratio : float
         :func:`suppress_ghosts`: drop a note weaker than ``ghost_ratio`` (default 0.6) × a
         simultaneous note an octave, twelfth, double octave or semitone away, or weaker than
-        ``leak_ratio`` (default 0.3; score-informed 0.15) × any simultaneous note (``0``
+        ``leak_ratio`` (default 0.3; score-informed 0.2) × any simultaneous note (``0``
         disables either).
     leak_share : float
         A note whose key explains at least this share of the energy in its own bands at its
@@ -898,7 +904,8 @@ def transcribe(
     if pitches is not None:
         pitches = _check_pitches(pitches)
     given = dict(threshold=threshold, onset_threshold=onset_threshold, quiet_threshold=quiet_threshold,
-                 quiet_ratio=quiet_ratio, quiet_frames=quiet_frames, min_duration=min_duration,
+                 quiet_ratio=quiet_ratio, quiet_frames=quiet_frames, restrike_ratio=restrike_ratio,
+                 min_duration=min_duration,
                  min_ioi=min_ioi, offset_ratio=offset_ratio, offset_threshold=offset_threshold,
                  drop_db=drop_db, drop_frames=drop_frames, drop_range_db=drop_range_db,
                  drop_accel_db=drop_accel_db, drop_floor_db=drop_floor_db, drop_floor_slope_db=drop_floor_slope_db,

@@ -471,6 +471,20 @@ def test_transcription_model_is_what_transcribe_reads():
     assert transcription_model(x, 22050, INFORMED_DEFAULTS, pitches=[60, 64, 67]).pitches == [60, 64, 67]
 
 
+def test_every_default_is_an_option_of_transcribe():
+    import inspect
+
+    from amt_helpers.transcribe import BLIND_DEFAULTS, INFORMED_DEFAULTS
+
+    options = set(inspect.signature(transcribe).parameters)
+    assert set(BLIND_DEFAULTS) <= options and set(INFORMED_DEFAULTS) <= options
+    x = _tone(64, 22050)
+    # each one is passed on: a bad value of the newest rule option is refused by name
+    with pytest.raises(ValueError, match="restrike_ratio"):
+        transcribe(x, 22050, restrike_ratio=-1.0)
+    assert [n.pitch for n in transcribe(x, 22050, restrike_ratio=0.0)] == [64]
+
+
 def test_first_pass_score_leaves_out_the_soft_note_tests(monkeypatch):
     import amt_helpers.transcribe as tr
 
