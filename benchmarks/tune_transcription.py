@@ -9,10 +9,8 @@ Usage::
 
 ``search`` is a coordinate search over the options of :func:`amt_helpers.transcribe.transcribe`
 that act after the NMF (``SPACE``), starting from ``BLIND_DEFAULTS`` (or ``INFORMED_DEFAULTS``),
-on the validation clips of the unfamiliar validation pianos (``WEIGHTS``: one third per kind of
-piano: sf_GMbank, a SoundFont, ⅓; the two FreePats GUS patches ⅙ each; the recorded VSCO 2
-piano ⅓; until the eighth test run, without VSCO 2: sf_GMbank ½, FreePats ¼ each) in the
-``dry``, ``room`` and ``recording``
+on the validation clips of the unfamiliar validation pianos (``WEIGHTS``: sf_GMbank ½, the two
+FreePats pianos ¼ each, one half per sample library) in the ``dry``, ``room`` and ``recording``
 conditions. The objective is the weighted mean of note F, note F with offsets and frame F; a
 value is taken when it raises the objective by more than 0.001. The model of each clip is
 computed once, as ``transcribe`` computes it with the default rule (first pass, then
@@ -65,7 +63,7 @@ from amt_helpers.transcribe import (  # noqa: E402
 
 METRICS = ("note_f", "note_offset_f", "frame_f")
 CONDITIONS = ("dry", "room", "recording")
-WEIGHTS = {"gmbank": 1 / 3, "freepats_grand": 1 / 6, "freepats_bright": 1 / 6, "vsco2": 1 / 3}
+WEIGHTS = {"gmbank": 0.5, "freepats_grand": 0.25, "freepats_bright": 0.25}
 SPACE = {
     "restrike_ratio": [0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5],
     "threshold": [0.03, 0.035, 0.04, 0.045, 0.05, 0.06],
