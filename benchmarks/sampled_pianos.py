@@ -184,6 +184,11 @@ def _extract_ogg(archive: Path, audio_dir: Path) -> None:
                     tmp.write_bytes(tar.extractfile(member).read())
 
 
+def _velocity_gain(velocity: int, tracking: float) -> float:
+    """SFZ velocity tracking: ``1 - t (1 - (v / 127)²)`` (1 at velocity 127)."""
+    return 1 - tracking * (1 - (velocity / 127) ** 2)
+
+
 @functools.lru_cache(maxsize=128)
 def _recording(path: Path) -> tuple[np.ndarray, int]:
     y, sr = sf.read(path, dtype="float32", always_2d=True)
@@ -228,12 +233,12 @@ def render(notes: Sequence[Note], sample_set: SampleSet, audio_dir: Path, sr: in
         y = _shifted(audio_dir / name, n.pitch - key, sr)[: int((held + t60) * sr)]
         t = np.arange(y.size) / sr
         damper = np.exp(np.minimum(held - t, 0.0) * (np.log(1000.0) / t60))  # -60 dB after t60
-        gain = 1 - sample_set.velocity_tracking * (1 - (n.velocity / 127) ** 2)
+        gain = _velocity_gain(n.velocity, sample_set.velocity_tracking)
         start = int(round(n.onset * sr))
         out[start : start + y.size] += gain * damper * y
         if sample_set.release_noise:
             noise_db = (RELEASE_NOISE_DB - RELEASE_NOISE_DECAY_DB * held
-                        + 20 * np.log10(1 - RELEASE_NOISE_TRACKING * (1 - (n.velocity / 127) ** 2)))
+                        + 20 * np.log10(_velocity_gain(n.velocity, RELEASE_NOISE_TRACKING)))
             rel = _shifted(audio_dir / f"rel{n.pitch - 20}.ogg", 0, sr)
             stop = int(round(n.offset * sr))
             out[stop : stop + rel.size] += 10 ** (noise_db / 20) * rel[: out.size - stop]
