@@ -2,7 +2,7 @@
 
 ::
 
-    amt transcribe AUDIO -o OUT.mid [--pitches 59,60,62] [--csv OUT.csv]
+    amt transcribe AUDIO -o OUT.mid [--pitches 59,60,62] [--csv OUT.csv] [--preset acoustic]
     amt evaluate REF EST [--json]
 
 Exit status: 0 on success, 2 for bad input (the one-line message on standard error names the
@@ -103,8 +103,8 @@ def cmd_transcribe(args) -> int:
     t0 = time.process_time()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        notes = transcribe(x, sr, pitches=pitches, threshold=args.threshold, offset_ratio=args.offset_ratio,
-                           min_duration=args.min_duration)
+        notes = transcribe(x, sr, pitches=pitches, preset=args.preset, threshold=args.threshold,
+                           offset_ratio=args.offset_ratio, min_duration=args.min_duration)
     cpu = time.process_time() - t0
     for w in caught:
         if issubclass(w.category, UserWarning):
@@ -142,7 +142,7 @@ def cmd_evaluate(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from amt_helpers.transcribe import BLIND_DEFAULTS as B, INFORMED_DEFAULTS as I
+    from amt_helpers.transcribe import BLIND_DEFAULTS as B, INFORMED_DEFAULTS as I, PRESETS
 
     parser = _Parser(prog="amt", description="Piano transcription with NMF, and its evaluation (mir_eval).")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
@@ -156,6 +156,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--pitches", metavar="LIST",
                    help="score-informed: the only MIDI pitches that may occur, comma-separated numbers or "
                         "ranges, e.g. 59,60,62 or 48-72 (default: all 88 piano keys, 21-108)")
+    t.add_argument("--preset", choices=PRESETS, default="default",
+                   help="defaults for the kind of piano: 'default' suits sampled and synthesised pianos "
+                        "(SoundFonts); 'acoustic' suits recordings of an acoustic piano (stricter tests against "
+                        "leakage from the attacks' mechanical noise, a damper test for slower dampers). "
+                        "The defaults quoted below are those of 'default'")
     t.add_argument("--threshold", type=float, default=None, metavar="T",
                    help="minimum activation of a note, as a fraction of the loudest activation "
                         f"(default {B['threshold']:g}; {I['threshold']:g} with --pitches)")

@@ -110,10 +110,12 @@ def parse_options(items):
     options = {}
     for item in items or []:
         key, _, value = item.partition("=")
-        try:
-            options[key] = int(value)
-        except ValueError:
-            options[key] = float(value)
+        for kind in (int, float, str):  # e.g. n_iter=30, threshold=0.06, preset=acoustic
+            try:
+                options[key] = kind(value)
+                break
+            except ValueError:
+                continue
     return options
 
 
@@ -128,7 +130,7 @@ def main(argv=None) -> int:
     parser.add_argument("--examples", action="store_true", help="also the three shipped examples")
     parser.add_argument("--per-piece", action="store_true", help="print one line per clip")
     parser.add_argument("--set", action="append", metavar="KEY=VALUE",
-                        help="override a transcribe() option, e.g. --set threshold=0.06")
+                        help="override a transcribe() option, e.g. --set threshold=0.06 or --set preset=acoustic")
     args = parser.parse_args(argv)
     options = parse_options(args.set)
     methods = args.methods.split(",")

@@ -44,6 +44,24 @@ def test_score_informed_pitches(tmp_path, capsys):
     assert {n.pitch for n in read_midi(mid)} <= {60, 62, 64, 65, 67, 69, 71, 72}
 
 
+def test_preset_reaches_transcribe(tmp_path, capsys, monkeypatch):
+    import amt_helpers.transcribe as tr
+
+    seen = {}
+    real = tr.transcribe
+
+    def spy(x, sr, **kw):
+        seen.update(kw)
+        return real(x, sr, **kw)
+
+    monkeypatch.setattr(tr, "transcribe", spy)
+    mid = tmp_path / "o.mid"
+    code, _, err = run(capsys, "transcribe", str(example_path("scale")), "-o", str(mid), "--preset", "acoustic", "-q")
+    assert code == 0, err
+    assert seen["preset"] == "acoustic" and seen["pitches"] is None
+    assert [n.pitch for n in read_midi(mid)][:3] == [60, 62, 64]
+
+
 @pytest.mark.parametrize(
     "make, argv, message",
     [
@@ -60,6 +78,7 @@ def test_score_informed_pitches(tmp_path, capsys):
         ("tone", ["transcribe", "{tmp}/tone.wav", "-o", "{tmp}/o.mid", "--pitches", "72-60"], "--pitches"),
         (None, ["evaluate", "{tmp}/a.mid", "{tmp}/b.mid"], "not found"),
         (None, ["evaluate", "{tmp}/a.txt", "{tmp}/b.mid"], "unknown extension"),
+        ("tone", ["transcribe", "{tmp}/tone.wav", "-o", "{tmp}/o.mid", "--preset", "concert"], "invalid choice"),
         (None, ["frobnicate"], "invalid choice"),
         (None, ["transcribe"], "required"),
     ],
@@ -100,7 +119,7 @@ def test_failed_run_leaves_existing_output_untouched(tmp_path, capsys):
 
 def test_help_explains_every_option():
     help_text = cli.build_parser()._subparsers._group_actions[0].choices["transcribe"].format_help()
-    for option in ("-o", "--csv", "--pitches", "--threshold", "--offset-ratio", "--min-duration", "--quiet"):
+    for option in ("-o", "--csv", "--pitches", "--preset", "--threshold", "--offset-ratio", "--min-duration", "--quiet"):
         assert option in help_text
     evaluate_help = cli.build_parser()._subparsers._group_actions[0].choices["evaluate"].format_help()
     assert "--json" in evaluate_help and "REF" in evaluate_help

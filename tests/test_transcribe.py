@@ -485,6 +485,46 @@ def test_every_default_is_an_option_of_transcribe():
     assert [n.pitch for n in transcribe(x, 22050, restrike_ratio=0.0)] == [64]
 
 
+def test_default_options_of_each_preset():
+    from amt_helpers.transcribe import ACOUSTIC_CHANGES, BLIND_DEFAULTS, INFORMED_DEFAULTS, PRESETS, default_options
+
+    assert default_options() == BLIND_DEFAULTS and default_options(informed=True) == INFORMED_DEFAULTS
+    for informed, mode in ((False, "blind"), (True, "informed")):
+        base, acoustic = default_options(informed=informed), default_options(informed=informed, preset="acoustic")
+        assert set(acoustic) == set(base)
+        assert {k for k in base if acoustic[k] != base[k]} == set(ACOUSTIC_CHANGES[mode])
+    # stricter leakage test and a more sensitive damper test than the default
+    assert default_options(preset="acoustic")["leak_ratio"] > BLIND_DEFAULTS["leak_ratio"]
+    assert default_options(preset="acoustic")["drop_db"] < BLIND_DEFAULTS["drop_db"]
+    default_options(preset="acoustic")["threshold"] = 1.0  # a copy: the defaults stay as they are
+    assert default_options()["threshold"] == BLIND_DEFAULTS["threshold"] < 1.0
+    assert PRESETS == ("default", "acoustic")
+    with pytest.raises(ValueError, match="preset"):
+        default_options(preset="concert")
+
+
+def test_transcribe_takes_the_presets_defaults_and_explicit_options_win(monkeypatch):
+    import amt_helpers.transcribe as tr
+
+    seen = []
+    real = tr.notes_from_activations
+
+    def spy(act, **rule):
+        seen.append(rule)
+        return real(act, **rule)
+
+    monkeypatch.setattr(tr, "notes_from_activations", spy)
+    x = _tone(64, 22050)
+    for pitches, informed in ((None, False), ([60, 64], True)):
+        seen.clear()
+        notes = transcribe(x, 22050, pitches=pitches, preset="acoustic", leak_ratio=0.45)
+        assert [n.pitch for n in notes] == [64]
+        expected = dict(tr.note_rule(tr.default_options(informed=informed, preset="acoustic")), leak_ratio=0.45)
+        assert seen[-1] == expected  # the final pass's rule
+    with pytest.raises(ValueError, match="preset"):
+        transcribe(x, 22050, preset="Acoustic")
+
+
 def test_first_pass_score_leaves_out_the_soft_note_tests(monkeypatch):
     import amt_helpers.transcribe as tr
 
