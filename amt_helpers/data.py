@@ -1,11 +1,14 @@
 """The built-in example pieces: real piano sound with exact ground truth, offline.
 
 Each example is defined here symbolically, as a list of :class:`~amt_helpers.notes.Note`. From
-that definition we write a MIDI file, render it with a sampled-piano SoundFont (FluidSynth with
-FluidR3_GM, MIT licence, program 0 "Acoustic Grand Piano"; reverb and chorus off) to mono FLAC
-at 22 050 Hz, and commit audio, MIDI and a CSV of the notes under ``data/`` together with
-``data/manifest.json`` (SHA-256 of every file). Users therefore need no synthesizer; only
-``python data_fetch.py --render`` does.
+that definition we write a MIDI file, render it to mono FLAC at 22 050 Hz, and commit audio,
+MIDI and a CSV of the notes under ``data/`` together with ``data/manifest.json`` (SHA-256 of
+every file, and where each piano comes from). Two pianos play them (:data:`EXAMPLE_PIANOS`):
+a sampled-piano SoundFont (FluidSynth with FluidR3_GM, MIT licence, program 0 "Acoustic Grand
+Piano"; reverb and chorus off), and a recorded piano, the VSCO 2 Community Edition piano
+(samples CC BY 3.0, fetched from npm and played by :mod:`amt_helpers.sampler`). A SoundFont
+is kind to NMF; the recorded piano brings the knock of the mechanism and a real instrument's
+tuning. Users need neither; only ``python data_fetch.py --render`` does (FluidSynth and npm).
 
 The examples:
 
@@ -18,6 +21,8 @@ The examples:
 ``cadence``
     A two-hand I–IV–V7–I cadence in C: octave bass in the left hand, chords and a melody on top
     in the right hand.
+``bach_prelude_recorded``
+    The notes of ``bach_prelude``, played by the recorded piano.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from pathlib import Path
 import numpy as np
 import pretty_midi
 
-from amt_helpers import audio
+from amt_helpers import audio, sampler
 from amt_helpers._atomic import atomic_path
 from amt_helpers.notes import Note, notes_to_midi, read_csv, write_csv, write_midi
 
@@ -98,7 +103,13 @@ def _cadence() -> list[Note]:
 
 
 #: The examples by name, each a function returning its notes.
-EXAMPLES = {"scale": _scale, "bach_prelude": _bach_prelude, "cadence": _cadence}
+EXAMPLES = {"scale": _scale, "bach_prelude": _bach_prelude, "cadence": _cadence,
+            "bach_prelude_recorded": _bach_prelude}
+#: The piano that plays each example: the SoundFont (:data:`SOUNDFONT_PIANO`), or a recorded
+#: piano of :data:`amt_helpers.sampler.SAMPLE_SETS`.
+SOUNDFONT_PIANO = "FluidR3_GM"
+EXAMPLE_PIANOS = {"scale": SOUNDFONT_PIANO, "bach_prelude": SOUNDFONT_PIANO, "cadence": SOUNDFONT_PIANO,
+                  "bach_prelude_recorded": "vsco2"}
 
 
 def example_names() -> list[str]:
@@ -109,6 +120,11 @@ def example_names() -> list[str]:
 def example_notes(name: str) -> list[Note]:
     """The ground-truth notes of example ``name`` from its symbolic definition."""
     return EXAMPLES[_check_name(name)]()
+
+
+def example_piano(name: str) -> str:
+    """The piano that plays example ``name`` (:data:`EXAMPLE_PIANOS`)."""
+    return EXAMPLE_PIANOS[_check_name(name)]
 
 
 def example_path(name: str, kind: str = "flac") -> Path:
@@ -122,7 +138,8 @@ def load_example(name: str) -> tuple[np.ndarray, int, list[Note]]:
     Parameters
     ----------
     name : str
-        One of :func:`example_names`: ``"scale"``, ``"bach_prelude"``, ``"cadence"``.
+        One of :func:`example_names`: ``"scale"``, ``"bach_prelude"``, ``"cadence"``,
+        ``"bach_prelude_recorded"``.
 
     Returns
     -------
@@ -274,28 +291,66 @@ def render_notes(
 
 
 def render_examples(
-    data_dir: str | os.PathLike[str] = DATA_DIR, soundfont: str | os.PathLike[str] | None = None
+    data_dir: str | os.PathLike[str] = DATA_DIR,
+    soundfont: str | os.PathLike[str] | None = None,
+    samples_cache: str | os.PathLike[str] | None = None,
 ) -> list[Path]:
-    """Re-render every example's FLAC, MIDI and CSV into ``data_dir`` and rewrite the manifest."""
+    """Re-render every example's FLAC, MIDI and CSV into ``data_dir`` and rewrite the manifest.
+
+    Parameters
+    ----------
+    data_dir : path
+        Where the files and the manifest go.
+    soundfont : path, optional
+        The FluidR3_GM SoundFont (default: :func:`find_soundfont`).
+    samples_cache : path, optional
+        Folder for the recorded pianos' samples, one subfolder per piano (default: ``build/``
+        next to ``data/``, which ``benchmarks/make_eval_set.py`` shares). They are fetched with
+        ``npm pack`` the first time (:func:`amt_helpers.sampler.fetch`).
+
+    Returns
+    -------
+    list of Path
+        The files written.
+
+    Raises
+    ------
+    RendererMissing
+        If FluidSynth or the SoundFont is missing.
+    RuntimeError
+        If the recorded piano's samples cannot be fetched.
+    """
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     soundfont = Path(soundfont) if soundfont else find_soundfont()
+    samples_cache = Path(samples_cache) if samples_cache else DATA_DIR.parent / "build"
     version = subprocess.run(["fluidsynth", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
     written = []
     for name in EXAMPLES:
         notes = example_notes(name)
-        x = render_notes(notes, soundfont)
+        piano = EXAMPLE_PIANOS[name]
+        if piano == SOUNDFONT_PIANO:
+            x = render_notes(notes, soundfont)
+        else:
+            sample_set = sampler.SAMPLE_SETS[piano]
+            x = sampler.render(notes, sample_set, sampler.fetch(sample_set, samples_cache / piano), SAMPLE_RATE)
         x = 0.9 * x / np.max(np.abs(x))  # peak-normalise so every example plays at one loudness
         written += [
             audio.write(data_dir / f"{name}.flac", x, SAMPLE_RATE),
             write_midi(data_dir / f"{name}.mid", notes),
             write_csv(data_dir / f"{name}.csv", notes),
         ]
+    recorded = {piano: sampler.SAMPLE_SETS[piano] for piano in EXAMPLE_PIANOS.values() if piano != SOUNDFONT_PIANO}
     manifest = {
         "about": "Example pieces rendered from their MIDI; see amt_helpers/data.py.",
         "renderer": version.strip(),
         "soundfont": {"name": soundfont.name, "sha256": sha256(soundfont), "program": 0,
                       "settings": "reverb off, chorus off, gain 0.5, 44.1 kHz resampled to 22.05 kHz"},
+        "recorded_pianos": {
+            piano: {"renderer": "amt_helpers.sampler", "npm_archives_sha256": sample_set.archives,
+                    "licence": sample_set.licence}
+            for piano, sample_set in recorded.items()},
+        "examples": dict(EXAMPLE_PIANOS),
         "files": {p.name: sha256(p) for p in written},
     }
     with atomic_path(data_dir / MANIFEST_NAME) as tmp:

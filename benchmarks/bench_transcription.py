@@ -127,7 +127,7 @@ def main(argv=None) -> int:
     parser.add_argument("--methods", default="seed,seed_blind,informed,informed_restrict,blind,basic_pitch")
     parser.add_argument("--pianos", default=None, help="comma-separated pianos (default: all of the split)")
     parser.add_argument("--conditions", default=",".join(make_eval_set.CONDITIONS))
-    parser.add_argument("--examples", action="store_true", help="also the three shipped examples")
+    parser.add_argument("--examples", action="store_true", help="also the shipped examples (one row for the SoundFont ones, one per recorded piano)")
     parser.add_argument("--per-piece", action="store_true", help="print one line per clip")
     parser.add_argument("--set", action="append", metavar="KEY=VALUE",
                         help="override a transcribe() option, e.g. --set threshold=0.06 or --set preset=acoustic")
@@ -147,15 +147,18 @@ def main(argv=None) -> int:
     items = [(c["piano"], c["condition"], c["piece"], make_eval_set.OUT / c["audio"],
               lambda c=c: make_eval_set.load_clip(c)) for c in clips]
     if args.examples:
-        from amt_helpers.data import example_names, example_path, load_example
+        from amt_helpers.data import SOUNDFONT_PIANO, example_names, example_path, example_piano, load_example
 
-        items += [("examples", "dry", n, example_path(n), lambda n=n: load_example(n)) for n in example_names()]
+        def label(name):  # the SoundFont examples, and one row per recorded piano
+            return "examples" if example_piano(name) == SOUNDFONT_PIANO else f"examples_{example_piano(name)}"
+
+        items += [(label(n), "dry", n, example_path(n), lambda n=n: load_example(n)) for n in example_names()]
 
     results = defaultdict(list)  # (method, piano, condition) -> list of metric dicts
     cpu = defaultdict(float)
     seconds = 0.0
     if args.per_piece:
-        print(f"{'method':12s} {'piano':10s} {'condition':10s} {'piece':14s} {'noteF':>6s} {'+offF':>6s} {'frameF':>6s}")
+        print(f"{'method':12s} {'piano':14s} {'condition':10s} {'piece':21s} {'noteF':>6s} {'+offF':>6s} {'frameF':>6s}")
     for piano, condition, piece, path, load in items:
         x, sr, ref = load()
         seconds += x.size / sr
@@ -168,7 +171,7 @@ def main(argv=None) -> int:
             m = evaluate(ref, est)
             results[(method, piano, condition)].append(m)
             if args.per_piece:
-                print(f"{method:12s} {piano:10s} {condition:10s} {piece:14s} "
+                print(f"{method:12s} {piano:14s} {condition:10s} {piece:21s} "
                       + " ".join(f"{m[k]:6.3f}" for k in METRICS), flush=True)
 
     def mean(ms):
@@ -177,7 +180,7 @@ def main(argv=None) -> int:
     pianos = sorted({p for _, p, _ in results})
     conditions = [c for c in (*make_eval_set.CONDITIONS,) if any(c == k[2] for k in results)]
     print(f"\nmeans over pieces: note F / note F with offsets / frame F ({args.split} split)")
-    print(f"{'method':12s} {'piano':10s} " + " ".join(f"{c:>20s}" for c in conditions)
+    print(f"{'method':12s} {'piano':14s} " + " ".join(f"{c:>20s}" for c in conditions)
           + f" {'dry':>20s} {'recording-like':>20s}")
     for method in methods:
         for piano in pianos:
@@ -186,7 +189,7 @@ def main(argv=None) -> int:
                 row.append("/".join(f"{v:.3f}" for v in mean(results[(method, piano, c)])))
             dry = mean(results[(method, piano, "dry")])
             rec = mean([m for c in RECORDING_LIKE for m in results[(method, piano, c)]])
-            print(f"{method:12s} {piano:10s} " + " ".join(f"{r:>20s}" for r in row)
+            print(f"{method:12s} {piano:14s} " + " ".join(f"{r:>20s}" for r in row)
                   + f" {'/'.join(f'{v:.3f}' for v in dry):>20s} {'/'.join(f'{v:.3f}' for v in rec):>20s}")
     print(f"\nCPU real-time factor (process_time / audio duration) over {seconds:.0f} s of audio:")
     for method in methods:

