@@ -741,11 +741,13 @@ INFORMED_DEFAULTS = dict(BLIND_DEFAULTS, threshold=0.04, leak_ratio=0.2, restrik
 FIRST_PASS_RULE = dict(quiet_threshold=None, leak_share=None)
 #: What ``preset="acoustic"`` changes, blind and score-informed: for a recorded acoustic piano,
 #: whose attacks carry a mechanical knock that lights up unrelated keys' templates (stricter
-#: leakage and ghost tests) and whose dampers silence a string more slowly than a SoundFont's
-#: release ends a note (a more sensitive damper test). Searched on validation with a recorded
-#: piano given a third of the weight (benchmarks/README.md, ninth test run): on the recorded
-#: test piano they gain 0.03-0.04 note F with offsets and 0.01-0.02 frame F; on the SoundFont
-#: test piano they lose about 0.02 of both, which is why they are not the defaults.
+#: leakage and ghost tests) and whose sound fades more gradually at a key release than under
+#: a SoundFont's release envelope (a more sensitive damper test; the recorded pianos of the
+#: evaluation set lose 60 dB per second after note-off, as their sample library's player
+#: plays them). Searched on validation with a recorded piano given a third of the weight
+#: (benchmarks/README.md, ninth test run): on the recorded test piano they gain 0.03-0.04 note
+#: F with offsets and 0.01-0.02 frame F; on the SoundFont test piano they lose about 0.02 of
+#: both, which is why they are not the defaults.
 ACOUSTIC_CHANGES = dict(blind=dict(leak_ratio=0.5, ghost_ratio=0.8, leak_share=0.55, drop_db=6.0),
                         informed=dict(leak_ratio=0.3, drop_db=6.0))
 #: The names :func:`transcribe` accepts as ``preset``.
