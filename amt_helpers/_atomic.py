@@ -1,4 +1,5 @@
-"""Atomic file writes: a reader sees the old file or the complete new one, never a half.
+"""Safe files: atomic writes (a reader sees the old file or the complete new one, never a
+half) and SHA-256 checksums of what was written or fetched.
 
 The content goes to a temporary file in the destination's folder (same file system), is flushed
 to disk, and then replaces the destination with :func:`os.replace`, which is atomic on POSIX and
@@ -8,6 +9,7 @@ Windows. On any error the temporary file is removed and the destination is left 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -52,3 +54,12 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def sha256(path: str | os.PathLike[str]) -> str:
+    """Hex SHA-256 of a file's bytes (read in 1 MiB blocks)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

