@@ -221,6 +221,21 @@ def find_soundfont(candidates: Sequence[str | os.PathLike[str]] = SOUNDFONT_CAND
     )
 
 
+def renderer_version(name: str = "fluidsynth") -> str:
+    """The first line of ``name --version`` (``"fluidsynth"`` or ``"timidity"``), for provenance.
+
+    Raises
+    ------
+    RendererMissing
+        If the program is not installed.
+    """
+    exe = shutil.which(name)
+    if exe is None:
+        raise RendererMissing(f"{name} not found; on Debian/Ubuntu: sudo apt-get install {name}")
+    out = subprocess.run([exe, "--version"], capture_output=True, text=True, check=False).stdout
+    return out.strip().split("\n")[0].strip()
+
+
 def render_notes(
     notes: Sequence[Note],
     soundfont: str | os.PathLike[str],
@@ -293,7 +308,9 @@ def render_examples(
     data_dir : path
         Where the files and the manifest go.
     soundfont : path, optional
-        The FluidR3_GM SoundFont (default: :func:`find_soundfont`).
+        The SoundFont that plays the SoundFont examples (default: FluidR3_GM, found by
+        :func:`find_soundfont`). The manifest records its file name and checksum, and names it
+        as those examples' piano.
     samples_cache : path, optional
         Folder for the recorded pianos' samples, one subfolder per piano (default: ``build/``
         next to ``data/``, which ``benchmarks/make_eval_set.py`` shares). They are fetched with
@@ -315,7 +332,7 @@ def render_examples(
     data_dir.mkdir(parents=True, exist_ok=True)
     soundfont = Path(soundfont) if soundfont else find_soundfont()
     samples_cache = Path(samples_cache) if samples_cache else DATA_DIR.parent / "build"
-    version = subprocess.run(["fluidsynth", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
+    version = renderer_version("fluidsynth")
     written = []
     for name in EXAMPLES:
         notes = example_notes(name)
@@ -334,14 +351,16 @@ def render_examples(
     recorded = {piano: sampler.SAMPLE_SETS[piano] for piano in EXAMPLE_PIANOS.values() if piano != SOUNDFONT_PIANO}
     manifest = {
         "about": "Example pieces rendered from their MIDI; see amt_helpers/data.py.",
-        "renderer": version.strip(),
+        "renderer": version,
         "soundfont": {"name": soundfont.name, "sha256": sha256(soundfont), "program": 0,
                       "settings": "reverb off, chorus off, gain 0.5, 44.1 kHz resampled to 22.05 kHz"},
         "recorded_pianos": {
             piano: {"renderer": "amt_helpers.sampler", "npm_archives_sha256": sample_set.archives,
                     "licence": sample_set.licence}
             for piano, sample_set in recorded.items()},
-        "examples": dict(EXAMPLE_PIANOS),
+        # The piano that really played each example: the SoundFont given may not be FluidR3_GM.
+        "examples": {name: soundfont.stem if piano == SOUNDFONT_PIANO else piano
+                     for name, piano in EXAMPLE_PIANOS.items()},
         "files": {p.name: sha256(p) for p in written},
     }
     with atomic_path(data_dir / MANIFEST_NAME) as tmp:

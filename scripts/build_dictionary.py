@@ -24,9 +24,7 @@ leave-one-piano-out experiments.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -80,14 +78,6 @@ def isolated_notes() -> list[Note]:
             notes.append(Note(t, t + HOLD, p, v))
             t += SPACING
     return notes
-
-
-def sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def render(name: str) -> np.ndarray:
@@ -158,13 +148,12 @@ def main(argv=None) -> int:
         kind += list(range(W.shape[1]))
     W = np.concatenate(cols, axis=1)
     renderers = sorted({"timidity" if sf.endswith(".cfg") else "fluidsynth" for _, sf, _ in pianos.values()})
-    version = "; ".join(subprocess.run([exe, "--version"], capture_output=True, text=True).stdout.strip().split("\n")[0]
-                        for exe in renderers)
+    version = "; ".join(data.renderer_version(exe) for exe in renderers)
     provenance = {
         "about": "Per-key attack + sustain templates learned by KL-NMF from isolated notes; "
                  "rebuild with scripts/build_dictionary.py",
-        "renderer": version.strip(),
-        "pianos": [{"soundfont": Path(sf).name, "package": pkg, "program": prog, "sha256": sha256(sf),
+        "renderer": version,
+        "pianos": [{"soundfont": Path(sf).name, "package": pkg, "program": prog, "sha256": data.sha256(sf),
                     "estimated_tuning_semitones": tunings[name]}
                    for name, (pkg, sf, prog) in pianos.items()],
         "render_settings": f"{' and '.join(RENDERER_NAMES[r] for r in renderers)}, reverb off, chorus off, gain 0.3, 44.1 kHz resampled to "

@@ -173,3 +173,23 @@ def test_rendering_reproduces_the_committed_files(tmp_path):
             pytest.skip(f"the {piano} samples cannot be fetched: {err}")
     data.render_examples(tmp_path, soundfont, samples_cache=cache)
     assert data.read_manifest(tmp_path)["files"] == data.read_manifest()["files"]
+
+
+def test_manifest_names_the_soundfont_that_really_played(tmp_path, monkeypatch):
+    """Another SoundFont than FluidR3_GM must not be recorded as FluidR3_GM."""
+    from amt_helpers import sampler
+
+    tone = np.sin(2 * np.pi * 440 * np.arange(2205) / data.SAMPLE_RATE).astype(np.float32)
+    monkeypatch.setattr(data, "render_notes", lambda notes, soundfont: tone)
+    monkeypatch.setattr(data, "renderer_version", lambda name="fluidsynth": "FluidSynth 0.0")
+    monkeypatch.setattr(sampler, "fetch", lambda sample_set, folder: folder)
+    monkeypatch.setattr(sampler, "render", lambda notes, sample_set, folder, sr: tone)
+    soundfont = tmp_path / "MyGrand.sf2"
+    soundfont.write_bytes(b"not really a SoundFont")
+    data.render_examples(tmp_path / "out", soundfont, samples_cache=tmp_path)
+    manifest = data.read_manifest(tmp_path / "out")
+    assert manifest["soundfont"]["name"] == "MyGrand.sf2"
+    assert manifest["soundfont"]["sha256"] == data.sha256(soundfont)
+    assert manifest["examples"] == {name: "MyGrand" if piano == data.SOUNDFONT_PIANO else piano
+                                    for name, piano in data.EXAMPLE_PIANOS.items()}
+    assert data.verify(tmp_path / "out") == []
