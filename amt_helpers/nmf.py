@@ -339,8 +339,10 @@ def nmf(
         True and learns the others. Frozen columns are returned bit-identical.
     tol : float, default 0
         If > 0, stop after iteration ``i`` once the relative decrease of the
-        objective ``|cost[i-1] − cost[i]| / cost[0] < tol`` (as scikit-learn,
-        but checked every iteration). Parameter changes are never used.
+        objective ``|cost[i-1] − cost[i]| / cost[0] < tol``, checked every
+        iteration. (scikit-learn's rule is similar, but it compares the drop of
+        ``sqrt(2 · cost)`` over ten iterations with its initial value, every ten
+        iterations.) Parameter changes are never used.
     eps : float, default 1e-12
         Guard for the denominators: the Euclidean denominators are clipped at
         ``eps`` from below and KL uses ``V / (WH + eps)``. Numerators and

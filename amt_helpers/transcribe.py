@@ -77,6 +77,7 @@ __all__ = [
     "transcription_model",
     "notes_from_activations",
     "note_shares",
+    "key_activations",
     "Activations",
     "BLIND_DEFAULTS",
     "INFORMED_DEFAULTS",
@@ -607,17 +608,52 @@ def compute_activations(
     return _read_out(V, W, H, d.pitch, d.kind, frame_rate=rep.frame_rate, tuning=float(tuning), cost=cost)
 
 
+def key_activations(W: np.ndarray, H: np.ndarray, template_pitch: Sequence[int],
+                    pitches: Sequence[int] | None = None) -> np.ndarray:
+    """One activation row per key: the activations of its templates, summed and weighted by their energy.
+
+    Row ``i`` is ``sum over templates r of key pitches[i] of W[:, r].sum() * H[r]``: the part of
+    the model's magnitude (summed over frequency) that the key explains in each frame, so that
+    keys with several templates (attack and sustain) and templates of different scale compare
+    fairly.
+
+    Parameters
+    ----------
+    W : ndarray, shape (n_bands, R)
+        Templates.
+    H : ndarray, shape (R, n_frames)
+        Their activations.
+    template_pitch : sequence of int, length R
+        MIDI pitch of each template.
+    pitches : sequence of int, optional
+        The keys, in the order of the rows; default: the sorted distinct ``template_pitch``.
+        A key without templates gets a row of zeros.
+
+    Returns
+    -------
+    ndarray, shape (len(pitches), n_frames), float32
+    """
+    template_pitch = np.asarray(template_pitch, dtype=int)
+    if W.ndim != 2 or H.ndim != 2 or W.shape[1] != H.shape[0] or template_pitch.shape != (H.shape[0],):
+        raise ValueError(f"W (n_bands, R), H (R, n_frames) and template_pitch (R,) must agree, got W {W.shape}, "
+                         f"H {H.shape}, template_pitch {template_pitch.shape}")
+    keys = sorted(set(template_pitch.tolist())) if pitches is None else [int(p) for p in pitches]
+    row = {p: i for i, p in enumerate(keys)}
+    missing = sorted(set(template_pitch.tolist()) - set(row))
+    if missing:
+        raise ValueError(f"templates of pitches {missing} have no row in pitches")
+    P = np.zeros((len(keys), H.shape[1]), dtype=np.float32)
+    np.add.at(P, [row[p] for p in template_pitch.tolist()], H * W.sum(axis=0)[:, None])
+    return P
+
+
 def _read_out(V, W, H, pitch, kind, **extra) -> Activations:
     """Per-key activations from template activations (the energy each key explains per frame)."""
     uniq = sorted(set(int(p) for p in pitch))
-    row = {p: i for i, p in enumerate(uniq)}
-    idx = np.array([row[int(p)] for p in pitch])
-    energy = W.sum(axis=0)  # adaptation may rescale templates
-    P = np.zeros((len(uniq), H.shape[1]), dtype=np.float32)
-    np.add.at(P, idx, H * energy[:, None])
-    Att = np.zeros_like(P)
+    # Weighted by the templates' energy, which adaptation may change.
+    P = key_activations(W, H, pitch, uniq)
     att = kind == 0
-    np.add.at(Att, idx[att], H[att] * energy[att, None])
+    Att = key_activations(W[:, att], H[att], pitch[att], uniq)
     return Activations(V=V, W=W, H=H, pitch=pitch, kind=kind, pitches=uniq, pitch_activation=P,
                        attack_activation=Att, **extra)
 

@@ -10,6 +10,7 @@ from amt_helpers.transcribe import (
     Activations,
     activations_to_notes,
     compute_activations,
+    key_activations,
     note_shares,
     notes_from_activations,
     suppress_ghosts,
@@ -543,3 +544,24 @@ def test_first_pass_score_leaves_out_the_soft_note_tests(monkeypatch):
     assert seen["notes"] == tr.notes_from_activations(seen["model"], **dict(rule, **tr.FIRST_PASS_RULE))
     assert set(tr.FIRST_PASS_RULE) <= set(rule)
     assert all(value is None for value in tr.FIRST_PASS_RULE.values())  # None: the test is off
+
+
+def test_key_activations_sums_each_keys_templates_weighted_by_energy():
+    W = np.array([[1.0, 0.0, 2.0], [1.0, 3.0, 0.0]])  # template energies 2, 3, 2
+    H = np.array([[1.0, 0.0], [0.5, 1.0], [0.0, 2.0]])
+    P = key_activations(W, H, [60, 60, 64])
+    np.testing.assert_allclose(P, [[2 * 1.0 + 3 * 0.5, 3 * 1.0], [0.0, 2 * 2.0]])
+    # rows follow the pitches asked for; a key without templates is a row of zeros
+    P2 = key_activations(W, H, [60, 60, 64], pitches=[64, 62, 60])
+    np.testing.assert_allclose(P2, [P[1], [0.0, 0.0], P[0]])
+
+
+def test_key_activations_names_bad_input():
+    W, H = np.ones((4, 3)), np.ones((3, 5))
+    with pytest.raises(ValueError, match="must agree"):
+        key_activations(W, H[:2], [60, 61, 62])
+    with pytest.raises(ValueError, match="must agree"):
+        key_activations(W, H, [60, 61])
+    with pytest.raises(ValueError, match=r"pitches \[62\] have no row"):
+        key_activations(W, H, [60, 61, 62], pitches=[60, 61])
+
