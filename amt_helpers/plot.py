@@ -1,4 +1,4 @@
-"""The figures of the lessons: spectrograms, NMF factors, templates, cost curves, piano rolls.
+"""The figures of the lessons: spectrograms, NMF factors, templates, cost curves, activations, piano rolls.
 
 Every function returns the :class:`matplotlib.figure.Figure` it drew into and never calls
 ``plt.show()``. Functions that draw a single panel accept ``ax=`` to draw into an existing
@@ -32,7 +32,7 @@ from matplotlib.patches import Patch, Rectangle
 
 from amt_helpers.templates import note_name
 
-__all__ = ["plot_spectrogram", "plot_nmf", "plot_templates", "plot_cost", "plot_pianoroll"]
+__all__ = ["plot_spectrogram", "plot_nmf", "plot_templates", "plot_cost", "plot_activations", "plot_pianoroll"]
 
 #: Default upper frequency limit of spectrogram-like panels: piano fundamentals and their
 #: first few partials, where most of the visible structure is.
@@ -476,6 +476,120 @@ def plot_cost(
     return fig
 
 
+def _pitch_ticks(ax: Any, lo: int, hi: int) -> None:
+    """Every key's name on a short pitch axis, only the C's on a long one."""
+    step = 1 if hi - lo + 1 <= _MAX_TICK_LABELS else 12
+    first = lo if step == 1 else lo + (-lo) % 12
+    ticks = list(range(first, hi + 1, step))
+    ax.set_yticks(ticks, note_name(ticks) if ticks else [])
+
+
+def plot_activations(
+    A: Any,
+    pitches: Sequence[int],
+    frame_rate: float,
+    notes: Iterable[Any] | None = None,
+    *,
+    lo: int | None = None,
+    hi: int | None = None,
+    compact: bool = False,
+    normalize: str = "global",
+    gamma: float | None = 100.0,
+    title: str | None = None,
+    ax: Any = None,
+    figsize: tuple[float, float] = (10.0, 4.0),
+) -> Figure:
+    """Activations, one row per key, as an image over time, with the reference notes outlined.
+
+    The row of key ``pitches[i]`` is drawn at that MIDI pitch on a keyboard axis from ``lo``
+    to ``hi`` (keys without a row stay blank), so that octaves and neighbours sit where they
+    are on the piano; ``compact=True`` draws only the given rows, one after the other. Each
+    reference note is a hollow orange box on its key's row: activation inside the boxes is
+    right, activation outside them is a confusion.
+
+    Parameters
+    ----------
+    A : ndarray, shape (n_keys, n_frames)
+        Non-negative activations (e.g. ``Activations.pitch_activation``, or ``H`` of a model
+        with one template per key).
+    pitches : sequence of int, length n_keys
+        MIDI pitch of each row.
+    frame_rate : float
+        Frames per second; frame ``t`` is centred on ``t / frame_rate`` seconds.
+    notes : iterable of note objects, optional
+        Reference notes (anything with ``onset``, ``offset`` in seconds and ``pitch``).
+    lo, hi : int, optional
+        The lowest and highest key shown (default: the range of ``pitches``); ignored with
+        ``compact``.
+    compact : bool
+        One row per entry of ``pitches``, in their order, instead of a keyboard axis.
+    normalize : {"global", "row"}
+        Divide by the largest activation of all (rows keep their relative loudness), or scale
+        every row to a maximum of 1 (the shape of each row, whatever its level).
+    gamma : float or None
+        Display compression ``log(1 + gamma · a)`` of the normalised activation ``a``; ``None``
+        or 0 shows it linearly.
+    title : str, optional
+    ax : matplotlib Axes, optional
+    figsize : (float, float)
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from collections import namedtuple
+    >>> Note = namedtuple("Note", "onset offset pitch")
+    >>> A = np.zeros((2, 50)); A[0, 5:20] = 1.0; A[1, 25:45] = 0.5
+    >>> fig = plot_activations(A, [60, 64], 10.0, [Note(0.5, 2.0, 60), Note(2.5, 4.5, 64)])
+    >>> fig.axes[0].get_ylabel()
+    'key'
+    """
+    A = _matrix(A, "A")
+    keys = [int(p) for p in pitches]
+    if len(keys) != A.shape[0]:
+        raise ValueError(f"pitches has {len(keys)} entries but A has {A.shape[0]} rows")
+    if normalize not in ("global", "row"):
+        raise ValueError(f"normalize must be 'global' or 'row', got {normalize!r}")
+    if frame_rate <= 0:
+        raise ValueError(f"frame_rate must be positive, got {frame_rate!r}")
+    if normalize == "row":
+        a = A / np.maximum(A.max(axis=1, keepdims=True), np.finfo(float).tiny)  # a row may be all zero
+    else:
+        a = A / max(float(A.max()), np.finfo(float).tiny)
+    if compact:  # row i of the image at height i
+        image, row_of, bottom, top = a, {p: i for i, p in enumerate(keys)}, 0, len(keys) - 1
+    else:  # the row of key p at height p
+        bottom = min(keys) if lo is None else int(lo)
+        top = max(keys) if hi is None else int(hi)
+        if top < bottom:
+            raise ValueError(f"hi ({top}) is below lo ({bottom})")
+        image = np.zeros((top - bottom + 1, a.shape[1]))
+        shown = [i for i, p in enumerate(keys) if bottom <= p <= top]
+        image[[keys[i] - bottom for i in shown]] = a[shown]
+        row_of = {p: p for p in range(bottom, top + 1)}
+    fig, ax = _new_axes(ax, figsize)
+    extent = (-0.5 / frame_rate, (a.shape[1] - 0.5) / frame_rate, bottom - 0.5, top + 0.5)
+    ax.imshow(_compress(image, gamma), origin="lower", aspect="auto", cmap="gray_r", extent=extent,
+              interpolation="nearest")
+    boxes = [(on, off, row_of[int(round(p))]) for on, off, p in _note_boxes(notes, "notes")
+             if int(round(p)) in row_of] if notes is not None else []
+    rects = [Rectangle((on, row - 0.45), off - on, 0.9) for on, off, row in boxes]
+    ax.add_collection(PatchCollection(rects, facecolor="none", edgecolor="C1", linewidth=1.0, zorder=2))
+    if compact:
+        ax.set_yticks(range(len(keys)), note_name(keys))
+        ax.set_ylabel("pitch")
+    else:
+        _pitch_ticks(ax, bottom, top)
+        ax.set_ylabel("key")
+    ax.set_xlabel("time (s)")
+    if title is not None:
+        ax.set_title(title)
+    return fig
+
+
 def _note_boxes(notes: Iterable[Any], name: str) -> list[tuple[float, float, float]]:
     boxes = []
     for i, n in enumerate(notes):
@@ -563,11 +677,7 @@ def plot_pianoroll(
 
     ax.set_xlim(0, t_end * 1.02 if t_end > 0 else 1.0)
     ax.set_ylim(lo - 0.5, hi + 0.5)
-    span = hi - lo + 1
-    step = 1 if span <= _MAX_TICK_LABELS else 12
-    first = lo if step == 1 else lo + (-lo) % 12  # the C's when there are many pitches
-    ticks = list(range(first, hi + 1, step))
-    ax.set_yticks(ticks, note_name(ticks) if ticks else [])
+    _pitch_ticks(ax, lo, hi)
     ax.set_xlabel("time (s)")
     ax.set_ylabel("pitch")
     # outside the axes, so it never hides a note

@@ -145,3 +145,46 @@ def test_plot_pianoroll_estimate_over_reference():
     assert P.plot_pianoroll([]).axes  # empty input still gives a figure
     with pytest.raises(ValueError, match="onset"):
         P.plot_pianoroll([(0.0, 1.0, 60)])
+
+
+def test_plot_activations_places_rows_on_a_keyboard_axis_with_the_notes():
+    A = np.zeros((3, 50))
+    A[0, 5:20], A[1, 25:45], A[2, 10:15] = 1.0, 0.5, 0.25
+    notes = [Note(0.5, 2.0, 60, 80), Note(2.5, 4.5, 64, 80), Note(1.0, 1.5, 90, 80)]  # 90: off the axis
+    fig = P.plot_activations(A, [60, 64, 67], 10.0, notes, gamma=None, title="H")
+    (ax,) = fig.axes
+    image = ax.get_images()[0].get_array()
+    assert image.shape == (67 - 60 + 1, 50)  # one row per key C4..G4, blank between
+    np.testing.assert_allclose(image[[0, 4, 7]], A)  # global normalisation: the maximum is 1
+    assert not image[[1, 2, 3, 5, 6]].any()
+    assert ax.get_images()[0].get_extent() == [-0.05, 4.95, 59.5, 67.5]
+    (boxes,) = [c for c in ax.collections if isinstance(c, PatchCollection)]
+    assert len(boxes.get_paths()) == 2  # the note at key 90 is outside lo..hi
+    assert ticklabels(ax.yaxis)[:3] == ["C4", "C#4", "D4"] and ax.get_ylabel() == "key"
+    assert (ax.get_xlabel(), ax.get_title()) == ("time (s)", "H")
+
+
+def test_plot_activations_row_normalisation_compact_rows_and_range():
+    A = np.zeros((2, 20))
+    A[0, :5], A[1, 5:] = 4.0, 0.5
+    compact = P.plot_activations(A, [59, 77], 20.0, normalize="row", compact=True, gamma=None).axes[0]
+    np.testing.assert_allclose(compact.get_images()[0].get_array(), A / A.max(axis=1, keepdims=True))
+    assert ticklabels(compact.yaxis) == ["B3", "F5"] and compact.get_ylabel() == "pitch"
+    wide = P.plot_activations(A, [21, 108], 20.0, lo=36, hi=84).axes[0]
+    assert wide.get_images()[0].get_array().shape == (49, 20)  # rows outside lo..hi are not drawn
+    assert ticklabels(wide.yaxis) == ["C2", "C3", "C4", "C5", "C6"]
+    fig, ax = plt.subplots()
+    assert P.plot_activations(A, [60, 61], 20.0, ax=ax) is fig
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(pitches=[60]), "pitches has 1 entries but A has 2 rows"),
+    (dict(normalize="max"), "normalize must be"),
+    (dict(frame_rate=0.0), "frame_rate must be positive"),
+    (dict(lo=70, hi=60), "below lo"),
+    (dict(A=-np.ones((2, 5))), "non-negative"),
+])
+def test_plot_activations_names_bad_input(kwargs, message):
+    args = dict(A=np.ones((2, 5)), pitches=[60, 62], frame_rate=10.0) | kwargs
+    with pytest.raises(ValueError, match=message):
+        P.plot_activations(args.pop("A"), args.pop("pitches"), args.pop("frame_rate"), **args)
