@@ -15,9 +15,10 @@ HERMETIC := MPLCONFIGDIR=$(SCRATCH)/mpl IPYTHONDIR=$(SCRATCH)/ipython \
 
 .PHONY: setup data lab test notebooks html student bench eval clean
 
-# (Re)create the virtual environment when it is missing or older than pyproject.toml.
+# (Re)create the virtual environment when it is missing or older than pyproject.toml; one
+# without pip (a venv whose creation failed half-way) is made again.
 $(STAMP): pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip --version >/dev/null 2>&1 || $(PYTHON) -m venv --clear $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[notebooks,test]"
 	@touch $(STAMP)
