@@ -346,11 +346,12 @@ def activations_to_notes(
     if smooth_frames > 1:
         L = uniform_filter1d(L, smooth_frames, axis=1, mode="nearest")
     k = int(drop_frames)
+    one, two = max(n_frames - k, 0), max(n_frames - 2 * k, 0)  # frames with k (2k) frames after them
     drop = np.full_like(L, np.inf)  # the smaller fall over the next k and the next 2k frames
-    drop[:, : n_frames - k] = L[:, k:] - L[:, : n_frames - k]
+    drop[:, :one] = L[:, n_frames - one:] - L[:, :one]
     later = np.full_like(L, np.inf)
-    later[:, : max(n_frames - 2 * k, 0)] = L[:, 2 * k:] - L[:, : max(n_frames - 2 * k, 0)]
-    later[:, max(n_frames - 2 * k, 0): n_frames - k] = drop[:, max(n_frames - 2 * k, 0): n_frames - k]
+    later[:, :two] = L[:, n_frames - two:] - L[:, :two]
+    later[:, two:one] = drop[:, two:one]
     np.maximum(drop, later, out=drop)
     steeper = np.ones(L.shape, dtype=bool)
     if drop_accel_db is not None:  # the fall ahead against the decay just before
@@ -391,10 +392,10 @@ def activations_to_notes(
                 i = hit[0]
                 t1 = int(span[i]) if decayed[i] else min(int(span[i]) + k // 2, limit)
             t1 = max(t1, t0 + 1)
-            onset = float(t0 / frame_rate + time_offset)
+            onset = max(float(t0 / frame_rate + time_offset), 0.0)
             offset = float(max(t1 / frame_rate + time_offset - offset_shift, onset + max(min_duration, 1e-3)))
             velocity = int(np.clip(round(127 * math.sqrt(min(peak, 1.0))), 1, 127))
-            notes.append(Note(max(onset, 0.0), offset, p, velocity))
+            notes.append(Note(onset, offset, p, velocity))
     notes.sort(key=lambda n: (n.onset, n.pitch))
     return notes
 
@@ -663,6 +664,21 @@ def _constant_start(V: np.ndarray, R: int) -> np.ndarray:
     return np.full((R, V.shape[1]), float(V.mean()) * V.shape[0] / R + 1e-6, dtype=np.float32)
 
 
+def _note_mask(template_pitch, template_kind, n_frames, frame_rate, notes, *, attack_frames, margin_frames,
+               release_frames, time_offset, offset_shift) -> np.ndarray:
+    """Where each template may be active given notes (see :func:`refine_templates`): bool (R, n_frames)."""
+    mask = np.zeros((len(template_pitch), n_frames), dtype=bool)
+    attack = np.asarray(template_kind) == 0
+    for note in notes:
+        key = np.asarray(template_pitch) == note.pitch
+        onset = int(round((note.onset - time_offset) * frame_rate))  # the frame the rule found
+        end = int(round((note.offset - time_offset + offset_shift) * frame_rate))
+        start = max(onset - margin_frames, 0)
+        mask[key & attack, start:min(onset + attack_frames, n_frames)] = True
+        mask[key & ~attack, start:min(end + release_frames, n_frames)] = True
+    return mask
+
+
 def refine_templates(
     act: Activations,
     notes: Sequence[Note],
@@ -670,9 +686,11 @@ def refine_templates(
     n_iter: int = 10,
     mix: float = 0.8,
     n_iter_h: int = 50,
-    attack_frames: int = 4,
-    margin_frames: int = 2,
-    release_frames: int = 6,
+    attack_frames: int = 3,
+    margin_frames: int = 3,
+    release_frames: int = 4,
+    time_offset: float = 0.0,
+    offset_shift: float = 0.0,
 ) -> Activations:
     """Adapt the templates to the recording, using a first transcription as the score; factorise again.
 
@@ -705,7 +723,11 @@ def refine_templates(
     n_iter_h : int
         Updates of ``H`` with the adapted templates.
     attack_frames, margin_frames, release_frames : int
-        Extent of the activation mask around each note, in frames (see above).
+        Extent of the activation mask around each note, in frames (see above): counted from
+        the onset frame and the end frame that the note rule found.
+    time_offset, offset_shift : float
+        The note rule's time shifts in seconds (:func:`activations_to_notes`), undone to find
+        the onset and end frames of ``notes``.
 
     Returns
     -------
@@ -728,14 +750,8 @@ def refine_templates(
     V, W0, H = act.V, act.W, act.H
     R, N = H.shape
     fr = act.frame_rate
-    mask = np.zeros((R, N), dtype=bool)
-    for note in notes:
-        cols = np.flatnonzero(act.pitch == note.pitch)
-        t0 = max(int(np.floor(note.onset * fr)) - margin_frames, 0)
-        t_att = min(t0 + margin_frames + attack_frames, N)
-        t1 = min(int(np.ceil(note.offset * fr)) + release_frames, N)
-        mask[cols[act.kind[cols] == 0], t0:t_att] = True
-        mask[cols[act.kind[cols] != 0], t0:t1] = True
+    mask = _note_mask(act.pitch, act.kind, N, fr, notes, attack_frames=attack_frames, margin_frames=margin_frames,
+                      release_frames=release_frames, time_offset=time_offset, offset_shift=offset_shift)
     transcribed = mask.any(axis=1)
     mask[~transcribed] = True
     Hm = np.where(mask, H, 0).astype(np.float32)
@@ -1049,7 +1065,8 @@ def transcription_model(
     if options["refine_iter"] > 0:
         score = notes_from_activations(read(act), **dict(note_rule(options), **FIRST_PASS_RULE))
         act = refine_templates(act, score, n_iter=options["refine_iter"], mix=options["refine_mix"],
-                               n_iter_h=options["n_iter"])
+                               n_iter_h=options["n_iter"], time_offset=options["time_offset"],
+                               offset_shift=options["offset_shift"])
     return read(act)
 
 

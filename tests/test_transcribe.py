@@ -565,3 +565,19 @@ def test_key_activations_names_bad_input():
     with pytest.raises(ValueError, match=r"pitches \[62\] have no row"):
         key_activations(W, H, [60, 61, 62], pitches=[60, 61])
 
+
+
+def test_refine_mask_finds_the_frames_the_note_rule_found_despite_its_time_shifts():
+    from amt_helpers.transcribe import _note_mask
+
+    H = np.zeros((1, 40))
+    H[0, 10:25] = np.linspace(1.0, 0.5, 15)  # a note from frame 10; it ends (falls to 0) at frame 25
+    rule = dict(threshold=0.1, min_duration=0.05, time_offset=-0.012, offset_shift=0.05, drop_db=None,
+                offset_ratio=0.0, smooth_frames=1)
+    (note,) = activations_to_notes(H, [60], FR, **rule)
+    assert note.onset == pytest.approx(10 / FR - 0.012) and note.offset == pytest.approx(25 / FR - 0.012 - 0.05)
+    mask = _note_mask(np.array([60, 60, 62]), np.array([0, 1, 0]), 40, FR, [note], attack_frames=3,
+                      margin_frames=2, release_frames=4, time_offset=-0.012, offset_shift=0.05)
+    assert np.flatnonzero(mask[0]).tolist() == list(range(8, 13))  # attack: 2 frames before to 3 after the onset
+    assert np.flatnonzero(mask[1]).tolist() == list(range(8, 29))  # sustain: to 4 frames after the end
+    assert not mask[2].any()  # another key's template
