@@ -44,17 +44,24 @@ def validate_audio(x: np.ndarray, *, name: str = "audio", allow_silence: bool = 
     Returns
     -------
     ndarray, shape (n_samples,)
-        ``x`` as a floating-point array (not copied when it already is one).
+        ``x`` as a floating-point array (not copied when it already is one). Integer samples
+        (PCM) are scaled by their type's full scale, so int16 32767 becomes 0.99997.
 
     Raises
     ------
     AudioError
-        If ``x`` is not one-dimensional, is empty, holds NaN or infinite samples, or is silent
-        while ``allow_silence`` is False.
+        If ``x`` is not one-dimensional, is empty, is complex or not numeric, holds NaN or
+        infinite samples, or is silent while ``allow_silence`` is False.
     """
     x = np.asarray(x)
-    if not np.issubdtype(x.dtype, np.floating):
-        x = x.astype(np.float32)
+    if np.iscomplexobj(x):
+        raise AudioError(f"{name} is complex; pass a real signal (e.g. audio.istft of an STFT)")
+    if np.issubdtype(x.dtype, np.integer):
+        info = np.iinfo(x.dtype)
+        half = (float(info.max) + 1.0 - float(info.min)) / 2  # 32768 for int16 and for uint16
+        x = ((x.astype(np.float64) - (float(info.min) + half)) / half).astype(np.float32)
+    elif not np.issubdtype(x.dtype, np.floating):
+        raise AudioError(f"{name} must hold numbers, got dtype {x.dtype}")
     if x.ndim != 1:
         raise AudioError(f"{name} must be mono (one-dimensional), got shape {x.shape}")
     if x.size == 0:
@@ -118,8 +125,14 @@ def load(path: str | os.PathLike[str], sr: int | None = DEFAULT_SR) -> tuple[np.
     return x, int(sr)
 
 
+#: Extensions :func:`write` can write: libsndfile's format and subtype for each.
+WRITE_FORMATS = {".wav": ("WAV", "PCM_16"), ".flac": ("FLAC", "PCM_16"), ".aif": ("AIFF", "PCM_16"),
+                 ".aiff": ("AIFF", "PCM_16"), ".ogg": ("OGG", "VORBIS")}
+
+
 def write(path: str | os.PathLike[str], x: np.ndarray, sr: int) -> Path:
-    """Write a mono signal atomically; the format follows the extension (``.wav``, ``.flac``).
+    """Write a mono signal atomically; the format follows the extension (``.wav``, ``.flac``,
+    ``.aif(f)``: 16-bit PCM; ``.ogg``: Vorbis).
 
     Parameters
     ----------
@@ -127,7 +140,7 @@ def write(path: str | os.PathLike[str], x: np.ndarray, sr: int) -> Path:
         Destination; its folder must exist. An existing file is replaced only once the new one
         is complete.
     x : ndarray, shape (n_samples,)
-        Samples in [-1, 1] (16-bit PCM is written).
+        Samples in [-1, 1] (as :func:`validate_audio` sees them).
     sr : int
         Sample rate in Hz.
 
@@ -135,11 +148,23 @@ def write(path: str | os.PathLike[str], x: np.ndarray, sr: int) -> Path:
     -------
     Path
         ``path``.
+
+    Raises
+    ------
+    AudioError
+        If the extension is not one of :data:`WRITE_FORMATS`, ``sr`` is not a positive
+        integer, or ``x`` is not valid audio.
     """
     x = validate_audio(x, name="x")
     path = Path(path)
+    if path.suffix.lower() not in WRITE_FORMATS:
+        raise AudioError(f"cannot write {path}: unknown extension {path.suffix!r}; "
+                         f"use one of {', '.join(WRITE_FORMATS)}")
+    if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or sr <= 0:
+        raise AudioError(f"sr must be a positive integer (Hz), got {sr!r}")
+    file_format, subtype = WRITE_FORMATS[path.suffix.lower()]
     with atomic_path(path) as tmp:
-        sf.write(tmp, x, sr, subtype="PCM_16")
+        sf.write(tmp, x, int(sr), format=file_format, subtype=subtype)
     return path
 
 

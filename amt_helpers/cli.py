@@ -9,7 +9,8 @@ Exit status: 0 on success, 2 for bad input (the one-line message on standard err
 problem: a missing or unreadable file, an unknown extension, empty or NaN audio, a missing
 output folder, malformed ``--pitches``). Silent audio is not an error: it gives a valid MIDI
 file without notes, a warning, and status 0. Output files are written atomically: a reader sees
-the previous file or the complete new one, never half a file.
+the previous file or the complete new one, never half a file. Status 1, with one line, means
+the installation is broken: the piano dictionary is missing or unreadable.
 """
 
 from __future__ import annotations
@@ -98,13 +99,18 @@ def cmd_transcribe(args) -> int:
         x, sr = audio.load(src, sr=None)
     except (FileNotFoundError, audio.AudioError) as err:
         raise UsageError(str(err)) from None
+    from amt_helpers.dictionary import DictionaryError
     from amt_helpers.transcribe import transcribe
 
     t0 = time.process_time()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        notes = transcribe(x, sr, pitches=pitches, preset=args.preset, threshold=args.threshold,
-                           offset_ratio=args.offset_ratio, min_duration=args.min_duration)
+        try:
+            notes = transcribe(x, sr, pitches=pitches, preset=args.preset, threshold=args.threshold,
+                               offset_ratio=args.offset_ratio, min_duration=args.min_duration)
+        except (FileNotFoundError, DictionaryError) as err:  # the installation, not the input
+            print(f"amt transcribe: error: {err}", file=sys.stderr)
+            return 1
     cpu = time.process_time() - t0
     for w in caught:
         if issubclass(w.category, UserWarning):

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,7 @@ from pathlib import Path
 import numpy as np
 
 from amt_helpers._atomic import atomic_path
+from amt_helpers.audio import validate_audio
 from amt_helpers.templates import hz_to_midi, midi_to_hz
 
 __all__ = [
@@ -59,6 +61,7 @@ __all__ = [
     "estimate_tuning",
     "learn_pitch_templates",
     "load_dictionary",
+    "DictionaryError",
     "save_dictionary",
     "DEFAULT_PATH",
     "PIANO_PITCHES",
@@ -169,7 +172,7 @@ def stft_magnitude(x: np.ndarray, rep: Representation = Representation()) -> np.
     """
     import scipy.fft
 
-    x = np.asarray(x, dtype=np.float32)
+    x = validate_audio(x, name="x").astype(np.float32, copy=False)
     n_fft, hop = rep.n_fft, rep.hop_length
     n_frames = 1 + x.size // hop
     padded = np.pad(x, n_fft // 2)
@@ -238,7 +241,8 @@ def estimate_tuning(x: np.ndarray | None = None, sr: int = 22050, *, magnitude: 
         E.g. ``0.2`` for a piano tuned 20 cents sharp; 0 for silence.
     """
     if magnitude is None:
-        x = np.asarray(x, dtype=np.float32)
+        if x is None:
+            raise ValueError("estimate_tuning needs the audio x or its magnitude STFT")
         magnitude = stft_magnitude(x, Representation(sr=sr, n_fft=n_fft, hop_length=hop_length))
     X = np.asarray(magnitude)
     if X.shape[0] < 3 or not np.any(X):
@@ -317,13 +321,27 @@ def save_dictionary(path: str | os.PathLike[str], d: Dictionary) -> Path:
     return path
 
 
-_CACHE: dict[str, Dictionary] = {}
+class DictionaryError(ValueError):
+    """A file that is not a dictionary written by :func:`save_dictionary`."""
+
+
+_CACHE: dict[tuple[str, int, int], Dictionary] = {}
 
 
 def load_dictionary(path: str | os.PathLike[str] | None = None) -> Dictionary:
     """Load a dictionary written by :func:`save_dictionary` (default: the shipped piano one).
 
-    The result is cached per path, so repeated calls are free.
+    The result is cached per file (path, size and modification time), so repeated calls are
+    free and a rewritten file is read again. Its arrays are read-only: they are shared by every
+    caller.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no such file (the shipped one lives in ``data/`` of the repository, or in
+        ``$AMT_DATA_DIR``).
+    DictionaryError
+        If the file is not a dictionary written by :func:`save_dictionary`.
 
     Examples
     --------
@@ -333,15 +351,21 @@ def load_dictionary(path: str | os.PathLike[str] | None = None) -> Dictionary:
     (21, 108, True)
     """
     path = Path(path) if path is not None else DEFAULT_PATH
-    key = str(path.resolve())
+    if not path.is_file():
+        raise FileNotFoundError(f"dictionary not found: {path} (rebuild it with scripts/build_dictionary.py, "
+                                "or set AMT_DATA_DIR to a folder that holds piano_dictionary.npz)")
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
     if key not in _CACHE:
-        if not path.is_file():
-            raise FileNotFoundError(f"dictionary not found: {path} (rebuild it with scripts/build_dictionary.py)")
-        with np.load(path, allow_pickle=False) as z:
-            rep = Representation(**json.loads(str(z["rep"])))
-            _CACHE[key] = Dictionary(np.asarray(z["W"], dtype=np.float32), z["pitch"].astype(int),
-                                     z["kind"].astype(int), rep,
-                                     json.loads(str(z["provenance"])))
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                d = Dictionary(np.asarray(z["W"], dtype=np.float32), z["pitch"].astype(int), z["kind"].astype(int),
+                               Representation(**json.loads(str(z["rep"]))), json.loads(str(z["provenance"])))
+        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as err:
+            raise DictionaryError(f"{path} is not a dictionary written by save_dictionary: {err}") from err
+        for array in (d.W, d.pitch, d.kind):
+            array.flags.writeable = False
+        _CACHE[key] = d
     return _CACHE[key]
 
 

@@ -585,7 +585,9 @@ def compute_activations(
     if pitches is not None:
         d = d.select(pitches)
     rep = d.rep
-    x = np.asarray(x, dtype=np.float32)
+    x = validate_audio(x, name="x").astype(np.float32, copy=False)
+    if tuning is not None and not (np.isfinite(tuning) and abs(tuning) <= 0.5):
+        raise ValueError(f"tuning must be a number of semitones within ±0.5, got {tuning!r}")
     if sr != rep.sr:
         x = librosa.resample(x, orig_sr=sr, target_sr=rep.sr).astype(np.float32, copy=False)
     X = stft_magnitude(x, rep)

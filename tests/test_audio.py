@@ -118,3 +118,33 @@ def test_write_into_missing_folder(tmp_path, tone):
 
 def test_frames_to_time():
     np.testing.assert_allclose(audio.frames_to_time(np.array([0, 43]), sr=22050, hop_length=512), [0, 43 * 512 / 22050])
+
+
+def test_integer_pcm_is_scaled_and_complex_or_text_is_refused():
+    np.testing.assert_allclose(audio.validate_audio(np.array([16384, -32768, 0], np.int16)), [0.5, -1.0, 0.0])
+    np.testing.assert_allclose(audio.validate_audio(np.array([0, 128, 255], np.uint8)), [-1.0, 0.0, 127 / 128])
+    with pytest.raises(audio.AudioError, match="complex"):
+        audio.validate_audio(np.ones(4, dtype=complex))
+    with pytest.raises(audio.AudioError, match="numbers"):
+        audio.validate_audio(np.array(["a", "b"]))
+
+
+@pytest.mark.parametrize("ext", [".wav", ".flac", ".aiff", ".ogg"])
+def test_write_round_trips_every_format_it_accepts(tmp_path, ext):
+    x = (0.5 * np.sin(2 * np.pi * 440 * np.arange(4410) / 22050)).astype(np.float32)
+    y, sr = audio.load(audio.write(tmp_path / f"tone{ext}", x, 22050), sr=None)
+    assert sr == 22050 and y.size == x.size
+    assert np.abs(y - x).max() < (0.05 if ext == ".ogg" else 1e-4)  # Vorbis is lossy
+
+
+@pytest.mark.parametrize("name, sr, message", [
+    ("tone.mp3", 22050, "unknown extension '.mp3'"),
+    ("tone.txt", 22050, "unknown extension '.txt'"),
+    ("tone.wav", 0, "sr must be a positive integer"),
+    ("tone.wav", 22050.5, "sr must be a positive integer"),
+])
+def test_write_names_what_it_cannot_do(tmp_path, name, sr, message):
+    with pytest.raises(audio.AudioError, match=message) as err:
+        audio.write(tmp_path / name, np.zeros(10, np.float32), sr)
+    assert str(tmp_path) in str(err.value) or "sr" in message
+    assert list(tmp_path.iterdir()) == []  # nothing half-written

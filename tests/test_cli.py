@@ -129,3 +129,18 @@ def test_python_dash_m_entry_point():
     result = subprocess.run([sys.executable, "-m", "amt_helpers", "--help"], capture_output=True, text=True)
     assert result.returncode == 0
     assert "transcribe" in result.stdout and "evaluate" in result.stdout
+
+
+@pytest.mark.parametrize("content", [None, b"not a dictionary"])
+def test_missing_or_broken_dictionary_is_one_line_and_status_1(tmp_path, capsys, monkeypatch, content):
+    import amt_helpers.dictionary as dictionary
+
+    fake = tmp_path / "piano_dictionary.npz"
+    if content is not None:
+        fake.write_bytes(content)
+    monkeypatch.setattr(dictionary, "DEFAULT_PATH", fake)
+    mid = tmp_path / "o.mid"
+    code, _, err = run(capsys, "transcribe", str(example_path("scale")), "-o", str(mid))
+    assert code == 1 and not mid.exists()
+    assert len(err.strip().splitlines()) == 1 and str(fake) in err
+    assert ("not found" in err) if content is None else ("not a dictionary" in err)

@@ -324,6 +324,30 @@ def test_shipped_dictionary_covers_the_piano():
         d.select([10])
 
 
+def test_load_dictionary_reads_a_rewritten_file_and_shares_read_only_arrays(tmp_path):
+    import os
+
+    from amt_helpers.dictionary import Dictionary, DictionaryError, save_dictionary
+
+    path = tmp_path / "d.npz"
+    small = Dictionary(np.full((4, 2), 0.25, np.float32), np.array([60, 60]), np.array([0, 1]), Representation(), {})
+    save_dictionary(path, small)
+    first = load_dictionary(path)
+    assert first.W.shape == (4, 2) and load_dictionary(path) is first  # cached
+    with pytest.raises(ValueError, match="read-only"):
+        first.W[0, 0] = 99.0
+    bigger = Dictionary(np.full((4, 3), 0.25, np.float32), np.array([60, 60, 62]), np.array([0, 1, 0]),
+                        Representation(), {})
+    save_dictionary(path, bigger)
+    os.utime(path, ns=(1, 1))  # a different modification time even on a coarse clock
+    assert load_dictionary(path).W.shape == (4, 3)
+    path.write_bytes(b"not a dictionary")
+    with pytest.raises(DictionaryError, match="not a dictionary"):
+        load_dictionary(path)
+    with pytest.raises(FileNotFoundError, match="AMT_DATA_DIR"):
+        load_dictionary(tmp_path / "missing.npz")
+
+
 # --- transcribe() ---------------------------------------------------------------------------
 
 
