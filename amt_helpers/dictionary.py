@@ -114,7 +114,7 @@ def log_filterbank(rep: Representation = Representation(), *, tuning: float = 0.
     """Triangular log-frequency filterbank mapping STFT magnitudes to ``bins_per_semitone`` per semitone.
 
     Filter centres are at MIDI pitches ``hz_to_midi(fmin) + tuning + k / bins_per_semitone``
-    (``k = 0, 1, ...`` up to ``fmax``), rounded to the nearest FFT bin; centres that round to
+    (``k = 0, 1, ...`` up to ``fmax``), placed at fractional FFT bins; centres that round to
     the same FFT bin are merged (as in madmom's ``LogarithmicFilterbank``), so at the low end,
     where a semitone is narrower than an FFT bin, the bank degenerates gracefully into the
     linear bins. Each filter is a triangle from the previous centre bin to the next one, with
@@ -382,7 +382,8 @@ def learn_pitch_templates(
     All segments of the pitch (several velocities, several pianos) are concatenated into
     ``V`` and factorised with KL-NMF (:func:`amt_helpers.nmf.nmf`, ``beta=1``) with a
     constrained activation initialisation: the attack component may only be active in the
-    ``attack_frames`` frames starting at each onset, sustain component ``j`` starts on the
+    ``attack_frames`` frames starting one frame before each onset (a centred analysis window
+    sees the attack early), sustain component ``j`` starts on the
     ``j``-th part of each note's decay (zeros stay zeros under multiplicative updates, so this
     is a constraint on *where* each template may explain the data). Templates are initialised
     with the mean spectrum of their region.
@@ -412,7 +413,7 @@ def learn_pitch_templates(
     H0 = np.zeros((R, V.shape[1]))
     W0 = np.zeros((V.shape[0], R))
     start = 0
-    for seg, on in zip(segments, onset_frames):
+    for seg, on in zip(segments, onset_frames, strict=True):
         n = seg.shape[1]
         a0, a1 = start + max(on - 1, 0), start + min(on + attack_frames - 1, n)
         H0[0, a0:a1] = 1.0

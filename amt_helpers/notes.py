@@ -38,12 +38,22 @@ def validate_notes(notes: Iterable[Note], *, name: str = "notes") -> list[Note]:
     Raises
     ------
     ValueError
-        If a note has a non-finite or negative onset, an offset not after its onset, a pitch
-        outside 0–127 or a velocity outside 0–127. The message names the note.
+        If a note is not (onset, offset, pitch[, velocity]), has a non-finite or negative onset,
+        an offset not after its onset, a pitch or velocity that is not a whole number in 0–127.
+        The message names the note.
     """
     checked = []
     for i, item in enumerate(notes):
-        note = Note(float(item[0]), float(item[1]), int(item[2]), int(item[3]) if len(item) > 3 else 80)
+        try:
+            fields = [float(v) for v in item[:4]]
+        except (TypeError, ValueError, IndexError) as err:
+            raise ValueError(f"{name}[{i}] is not (onset, offset, pitch[, velocity]): {item!r}") from err
+        if len(fields) < 3:
+            raise ValueError(f"{name}[{i}] is not (onset, offset, pitch[, velocity]): {item!r}")
+        for label, value in zip(("pitch", "velocity"), fields[2:]):
+            if not (math.isfinite(value) and value == round(value)):
+                raise ValueError(f"{name}[{i}] has {label} {value}, not a whole MIDI number")
+        note = Note(fields[0], fields[1], int(fields[2]), int(fields[3]) if len(fields) > 3 else 80)
         if not (math.isfinite(note.onset) and math.isfinite(note.offset)):
             raise ValueError(f"{name}[{i}] has a non-finite time: {note}")
         if note.onset < 0:
@@ -131,21 +141,24 @@ def write_csv(path: str | os.PathLike[str], notes: Iterable[Note]) -> Path:
 def read_csv(path: str | os.PathLike[str]) -> list[Note]:
     """Read notes from a CSV file written by :func:`write_csv` (header required)."""
     path = _existing(path)
-    with open(path, newline="", encoding="utf-8") as handle:
-        reader = csv.reader(handle)
-        header = tuple(h.strip().lower() for h in next(reader, ()))
-        if header[:3] != CSV_HEADER[:3]:
-            raise ValueError(
-                f"{path}: expected a header starting with {','.join(CSV_HEADER)}, got {','.join(header)!r}"
-            )
-        rows = []
-        for line_no, row in enumerate(reader, start=2):
-            if not row:
-                continue
-            try:
-                rows.append(Note(float(row[0]), float(row[1]), int(row[2]), int(row[3]) if len(row) > 3 else 80))
-            except (ValueError, IndexError) as err:
-                raise ValueError(f"{path}, line {line_no}: cannot parse {row!r} as a note") from err
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            reader = csv.reader(handle)
+            header = tuple(h.strip().lower() for h in next(reader, ()))
+            if header[:3] != CSV_HEADER[:3]:
+                raise ValueError(
+                    f"{path}: expected a header starting with {','.join(CSV_HEADER)}, got {','.join(header)!r}"
+                )
+            rows = []
+            for line_no, row in enumerate(reader, start=2):
+                if not row:
+                    continue
+                try:
+                    rows.append(Note(float(row[0]), float(row[1]), int(row[2]), int(row[3]) if len(row) > 3 else 80))
+                except (ValueError, IndexError) as err:
+                    raise ValueError(f"{path}, line {line_no}: cannot parse {row!r} as a note") from err
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path} is not a UTF-8 text file: {err.reason} at byte {err.start}") from err
     return validate_notes(rows, name=str(path))
 
 

@@ -488,7 +488,7 @@ def plot_activations(
     A: Any,
     pitches: Sequence[int],
     frame_rate: float,
-    notes: Iterable[Any] | None = None,
+    ref: Iterable[Any] | None = None,
     *,
     lo: int | None = None,
     hi: int | None = None,
@@ -516,8 +516,9 @@ def plot_activations(
         MIDI pitch of each row.
     frame_rate : float
         Frames per second; frame ``t`` is centred on ``t / frame_rate`` seconds.
-    notes : iterable of note objects, optional
-        Reference notes (anything with ``onset``, ``offset`` in seconds and ``pitch``).
+    ref : iterable of note objects, optional
+        Reference notes (anything with ``onset``, ``offset`` in seconds and ``pitch``), as
+        in :func:`plot_pianoroll`.
     lo, hi : int, optional
         The lowest and highest key shown (default: the range of ``pitches``); ignored with
         ``compact``.
@@ -574,8 +575,8 @@ def plot_activations(
     extent = (-0.5 / frame_rate, (a.shape[1] - 0.5) / frame_rate, bottom - 0.5, top + 0.5)
     ax.imshow(_compress(image, gamma), origin="lower", aspect="auto", cmap="gray_r", extent=extent,
               interpolation="nearest")
-    boxes = [(on, off, row_of[int(round(p))]) for on, off, p in _note_boxes(notes, "notes")
-             if int(round(p)) in row_of] if notes is not None else []
+    boxes = [(on, off, row_of[int(round(p))]) for on, off, p in _note_boxes(ref, "ref")
+             if int(round(p)) in row_of] if ref is not None else []
     rects = [Rectangle((on, row - 0.45), off - on, 0.9) for on, off, row in boxes]
     ax.add_collection(PatchCollection(rects, facecolor="none", edgecolor="C1", linewidth=1.0, zorder=2))
     if compact:

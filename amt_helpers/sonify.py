@@ -41,7 +41,10 @@ from typing import Any, Union
 
 import numpy as np
 
-__all__ = ["component_stft", "component_signals", "listen"]
+from amt_helpers.notes import validate_notes
+from amt_helpers.templates import midi_to_hz
+
+__all__ = ["component_stft", "component_signals", "listen", "synthesize_notes"]
 
 ComponentIndex = Union[int, slice, Sequence[int], np.ndarray]
 
@@ -430,6 +433,7 @@ def synthesize_notes(
     """
     if sr <= 0 or n_harmonics < 1 or release <= 0:
         raise ValueError("sr, n_harmonics and release must be positive")
+    notes = validate_notes(notes)
     if duration is None:
         duration = max((n.offset for n in notes), default=0.0) + release
     y = np.zeros(int(round(duration * sr)))
@@ -441,7 +445,7 @@ def synthesize_notes(
         if length <= 0:
             continue
         t = np.arange(length) / sr
-        f0 = 440.0 * 2.0 ** ((note.pitch - 69) / 12)
+        f0 = float(midi_to_hz(note.pitch))
         h = harmonics[harmonics[:, 0] * f0 < 0.45 * sr]
         partials = np.sin(2 * np.pi * f0 * h * t) * np.exp(-(1.0 + 0.8 * h) * t) / h
         envelope = np.clip(t / 0.005, 0, 1) * np.clip((sounding - t) / release, 0, 1)

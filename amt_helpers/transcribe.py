@@ -84,6 +84,7 @@ __all__ = [
     "FIRST_PASS_RULE",
     "ACOUSTIC_CHANGES",
     "PRESETS",
+    "SILENCE_DBFS",
     "default_options",
     "note_rule",
 ]
@@ -556,7 +557,7 @@ def compute_activations(
     support: float = 0.02,
     tuning: float | None = None,
 ) -> Activations:
-    """Fixed-dictionary KL-NMF of a recording (steps 1-3 of :func:`transcribe`).
+    """Fixed-dictionary KL-NMF of a recording (steps 1 and 2 of :func:`transcribe`).
 
     Parameters
     ----------
@@ -804,6 +805,9 @@ FIRST_PASS_RULE = dict(quiet_threshold=None, leak_share=None)
 #: both, which is why they are not the defaults.
 ACOUSTIC_CHANGES = dict(blind=dict(leak_ratio=0.5, ghost_ratio=0.8, leak_share=0.55, drop_db=6.0),
                         informed=dict(leak_ratio=0.3, drop_db=6.0))
+#: Audio whose peak is below this level (dB relative to full scale, 1.0) is silence for
+#: :func:`transcribe`: 16-bit dither is about -90 dBFS, a quiet piano recording peaks far above.
+SILENCE_DBFS = -60.0
 #: The names :func:`transcribe` accepts as ``preset``.
 PRESETS = ("default", "acoustic")
 #: The options of :func:`transcribe` that shape the NMF model; the others are the note rule's.
@@ -946,7 +950,7 @@ def transcribe(
         a drop at least ``drop_accel_db`` (default 4) dB steeper than the decay just before
         it, that takes the level more than ``drop_floor_db`` (default 10) dB plus
         ``drop_floor_slope_db`` (default 8) dB per octave above middle C below the peak (C6:
-        26 dB; from C3 down, no floor).
+        26 dB; from A2, MIDI 45, down, no floor).
     offset_shift : float
         Seconds taken off every offset (default 0.05: the analysis window's latency).
     time_offset : float
@@ -981,7 +985,10 @@ def transcribe(
     -------
     list of Note
         Onsets/offsets in seconds, MIDI pitches, velocities from the activation peaks. An empty
-        list for silent audio (with a :class:`UserWarning`).
+        list for silent audio, whose peak is below :data:`SILENCE_DBFS` (with a
+        :class:`UserWarning`): every threshold of the note rule is relative to the loudest
+        activation, so the dither or hiss of a silent recording would otherwise be
+        transcribed as notes.
 
     Raises
     ------
@@ -1024,8 +1031,10 @@ def transcribe(
                  refine_iter=refine_iter, refine_mix=refine_mix)
     opt = default_options(informed=pitches is not None, preset=preset)
     opt.update({k: v for k, v in given.items() if v is not None})
-    if not np.any(np.abs(x) > 1e-5):
-        warnings.warn("the audio is silent: no notes", UserWarning, stacklevel=2)
+    peak_db = 20 * math.log10(max(float(np.max(np.abs(x))), 1e-12))
+    if peak_db < SILENCE_DBFS:
+        warnings.warn(f"the audio is silent (peak {peak_db:.0f} dBFS, below {SILENCE_DBFS:.0f} dBFS): no notes",
+                      UserWarning, stacklevel=2)
         return []
     act = transcription_model(x, sr, opt, pitches=pitches, dictionary=dictionary, tuning=tuning,
                               restrict_templates=restrict_templates)
@@ -1090,6 +1099,10 @@ def notes_from_activations(
     then :func:`suppress_ghosts` with ``ratio=ghost_ratio``, ``any_ratio=leak_ratio``,
     ``intervals=ghost_intervals`` and, unless ``leak_share`` is None, ``any_share=leak_share``
     with each note's key share at its onset (:func:`note_shares`).
+
+    The defaults of this function (and of :func:`activations_to_notes`) are a plain rule, not
+    the tuned settings of :func:`transcribe`; to read a model exactly as ``transcribe`` does,
+    pass ``**note_rule(default_options())`` (or ``default_options(informed=True)``).
     """
     if leak_share is not None:
         leak_share = _check_positive("leak_share", leak_share, allow_zero=True)

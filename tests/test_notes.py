@@ -1,7 +1,7 @@
 import pytest
 
 from amt_helpers import notes as notes_mod
-from amt_helpers.notes import Note, read_notes, write_notes
+from amt_helpers.notes import Note, read_csv, read_notes, validate_notes, write_notes
 
 SAMPLE = [Note(0.5, 1.0, 64, 90), Note(0.0, 0.75, 60, 80), Note(0.5, 2.0, 48, 70)]
 
@@ -68,3 +68,25 @@ def test_to_arrays_and_pitch_set():
     assert notes_mod.pitch_set(SAMPLE) == [48, 60, 64]
     empty_i, empty_p = notes_mod.to_arrays([])
     assert empty_i.shape == (0, 2) and empty_p.shape == (0,)
+
+
+@pytest.mark.parametrize("item, message", [
+    ((0.0, 1.0, 60.7), "pitch 60.7, not a whole MIDI number"),
+    ((0.0, 1.0, float("nan")), "pitch nan"),
+    ((0.0, 1.0, 60, 80.5), "velocity 80.5"),
+    ((0.0, 1.0), r"not \(onset, offset, pitch"),
+    (("soon", 1.0, 60), r"not \(onset, offset, pitch"),
+])
+def test_validate_notes_refuses_what_is_not_a_note(item, message):
+    with pytest.raises(ValueError, match=message):
+        validate_notes([Note(0.0, 0.5, 60, 80), item], name="est")
+    with pytest.raises(ValueError, match=r"est\[1\]"):
+        validate_notes([Note(0.0, 0.5, 60, 80), item], name="est")
+
+
+def test_whole_float_pitches_are_accepted_and_a_binary_csv_is_named(tmp_path):
+    assert validate_notes([(0.0, 1.0, 60.0, 80.0)]) == [Note(0.0, 1.0, 60, 80)]
+    path = tmp_path / "notes.csv"
+    path.write_bytes(b"onset,offset,pitch\n\xff\xfe")
+    with pytest.raises(ValueError, match="notes.csv is not a UTF-8 text file"):
+        read_csv(path)

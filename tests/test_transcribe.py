@@ -605,3 +605,14 @@ def test_refine_mask_finds_the_frames_the_note_rule_found_despite_its_time_shift
     assert np.flatnonzero(mask[0]).tolist() == list(range(8, 13))  # attack: 2 frames before to 3 after the onset
     assert np.flatnonzero(mask[1]).tolist() == list(range(8, 29))  # sustain: to 4 frames after the end
     assert not mask[2].any()  # another key's template
+
+
+def test_dither_and_faint_hiss_are_silence_not_notes():
+    rng = np.random.default_rng(0)
+    dither = rng.integers(-1, 2, 66150).astype(np.int16)  # 16-bit digital silence, +-1 LSB
+    hiss = (2e-4 * rng.standard_normal(66150)).astype(np.float32)  # -66 dBFS peak or so
+    for x in (dither, hiss):
+        with pytest.warns(UserWarning, match="silent .peak -[0-9]+ dBFS, below -60 dBFS"):
+            assert transcribe(x, 22050) == []
+    quiet_tone = 10 ** (-40 / 20) * _tone(69, 22050)  # a real note 40 dB down is still a note
+    assert [n.pitch for n in transcribe(quiet_tone, 22050)] == [69]
