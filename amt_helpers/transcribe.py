@@ -895,7 +895,10 @@ def transcribe(
     Every option left at ``None`` takes its value from :data:`BLIND_DEFAULTS` (when
     ``pitches`` is None) or :data:`INFORMED_DEFAULTS` (when it is given): settings tuned on
     the validation pianos, never on the test pianos. ``preset="acoustic"`` changes a few of
-    them for recordings of an acoustic piano (:data:`ACOUSTIC_CHANGES`).
+    them for recordings of an acoustic piano (:data:`ACOUSTIC_CHANGES`). Because ``None``
+    means "the default" here, a test that :func:`activations_to_notes` disables with ``None``
+    (``drop_db``, ``drop_floor_db``, ...) cannot be switched off from this function: apply
+    :func:`notes_from_activations` to :func:`transcription_model` for that.
 
     Parameters
     ----------

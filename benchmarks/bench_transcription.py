@@ -59,7 +59,6 @@ METRICS = ("note_f", "note_offset_f", "frame_f")
 
 def seed_transcribe(x, sr, pitches=None, *, threshold=0.1, n_iter=200):
     """The seed notebook's recipe (see the module docstring)."""
-    from sklearn.decomposition import _nmf as sk_nmf  # noqa: F401  (submodule import, see CONVENTIONS)
     from sklearn.decomposition import NMF
 
     from amt_helpers.templates import pitch_templates

