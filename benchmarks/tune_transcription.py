@@ -6,6 +6,7 @@ Usage::
     python benchmarks/tune_transcription.py lopo                   # the leave-one-piano-out table
     python benchmarks/tune_transcription.py refine                 # the second pass's settings
     python benchmarks/tune_transcription.py pipeline --set threshold=0.05   # transcribe itself
+    python benchmarks/tune_transcription.py search --weights acoustic       # how preset="acoustic" was found
 
 ``search`` is a coordinate search over the options of :func:`amt_helpers.transcribe.transcribe`
 that act after the NMF (``SPACE``), starting from ``BLIND_DEFAULTS`` (or ``INFORMED_DEFAULTS``),
@@ -64,6 +65,11 @@ from amt_helpers.transcribe import (  # noqa: E402
 METRICS = ("note_f", "note_offset_f", "frame_f")
 CONDITIONS = ("dry", "room", "recording")
 WEIGHTS = {"gmbank": 0.5, "freepats_grand": 0.25, "freepats_bright": 0.25}
+#: The objectives ``--weights`` chooses: the defaults were tuned with ``default``; the settings of
+#: ``preset="acoustic"`` with ``acoustic``, one third per kind of piano (the recorded VSCO 2 piano
+#: one third, sf_GMbank one third, the two FreePats pianos one sixth each).
+WEIGHT_SETS = {"default": WEIGHTS,
+               "acoustic": {"gmbank": 1 / 3, "freepats_grand": 1 / 6, "freepats_bright": 1 / 6, "vsco2": 1 / 3}}
 SPACE = {
     "restrike_ratio": [0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5],
     "threshold": [0.03, 0.035, 0.04, 0.045, 0.05, 0.06],
@@ -84,6 +90,9 @@ SPACE = {
     "offset_shift": [0.03, 0.05, 0.07],
     "bridge_frames": [3, 5, 7],
 }
+#: The grids of the search that chose ``preset="acoustic"``: ``SPACE`` widened where that search
+#: ended on an edge.
+ACOUSTIC_SPACE = dict(SPACE, leak_ratio=SPACE["leak_ratio"] + [0.4, 0.5, 0.6], ghost_ratio=SPACE["ghost_ratio"] + [0.8, 0.9])
 #: (training pianos of the dictionary, held-out piano of the eval set) pairs of the lopo table.
 LOPO = [
     ("FluidR3_GM,TimGM6mb", "gmbank"),
@@ -114,9 +123,9 @@ def _model(clip, dictionary=None, informed=False):
     return act, ref
 
 
-def _load_groups(informed: bool) -> None:
+def _load_groups(informed: bool, weights: dict = WEIGHTS) -> None:
     clips = make_eval_set.load_index()
-    for piano in WEIGHTS:
+    for piano in weights:
         for condition in CONDITIONS:
             _GROUPS[(piano, condition)] = [
                 _model(c, informed=informed) for c in clips
@@ -133,12 +142,12 @@ def _fmt(values) -> str:
     return "/".join(f"{v:.3f}" for v in values)
 
 
-def search(informed: bool, rounds: int = 2) -> dict:
+def search(informed: bool, rounds: int = 2, weights: dict = WEIGHTS, space: dict = SPACE) -> dict:
     defaults = dict(INFORMED_DEFAULTS if informed else BLIND_DEFAULTS)
     rule = note_rule(defaults)
-    groups = [(p, c) for p in WEIGHTS for c in CONDITIONS]
-    weight = np.array([WEIGHTS[p] for p, _ in groups]) / len(CONDITIONS)
-    _load_groups(informed)  # once, before the pool: forked workers inherit the models
+    groups = [(p, c) for p in weights for c in CONDITIONS]
+    weight = np.array([weights[p] for p, _ in groups]) / len(CONDITIONS)
+    _load_groups(informed, weights)  # once, before the pool: forked workers inherit the models
     with get_context("fork").Pool(2) as pool:
         def score(r):
             res = np.array(pool.map(_score_group, [(g, r) for g in groups]))
@@ -148,7 +157,7 @@ def search(informed: bool, rounds: int = 2) -> dict:
         print(f"start: objective {best:.4f}, unweighted means {_fmt(res.mean(axis=0))}", flush=True)
         for n in range(rounds):
             changed = False
-            for key, values in SPACE.items():
+            for key, values in space.items():
                 for value in values:
                     if value == rule[key]:
                         continue
@@ -160,7 +169,7 @@ def search(informed: bool, rounds: int = 2) -> dict:
             print(f"round {n + 1}: objective {best:.4f}", flush=True)
             if not changed:
                 break
-    print("settings:", {k: rule[k] for k in SPACE if rule[k] != defaults[k]} or "the defaults")
+    print("settings:", {k: rule[k] for k in space if rule[k] != defaults[k]} or "the defaults")
     for (piano, condition), values in zip(groups, res):
         print(f"  {piano:16s} {condition:10s} {_fmt(values)}")
     return rule
@@ -199,19 +208,19 @@ def _score_pipeline(args) -> tuple[str, str, list[float]]:
     return clip["piano"], clip["condition"], [m[k] for k in METRICS]
 
 
-def pipeline(settings: list[tuple[str, dict]], informed: bool = False) -> None:
+def pipeline(settings: list[tuple[str, dict]], informed: bool = False, weights: dict = WEIGHTS) -> None:
     """Score ``transcribe`` itself (both passes) with each set of option overrides."""
     clips = [c for c in make_eval_set.load_index()
-             if c["split"] == "val" and c["piano"] in WEIGHTS and c["condition"] in CONDITIONS]
-    groups = [(p, c) for p in WEIGHTS for c in CONDITIONS]
-    weight = np.array([WEIGHTS[p] for p, _ in groups]) / len(CONDITIONS)
+             if c["split"] == "val" and c["piano"] in weights and c["condition"] in CONDITIONS]
+    groups = [(p, c) for p in weights for c in CONDITIONS]
+    weight = np.array([weights[p] for p, _ in groups]) / len(CONDITIONS)
     width = max(len(label) for label, _ in settings)
-    print(f"{'setting':{width}s} objective  " + "  ".join(f"{p:>18s}" for p in WEIGHTS))
+    print(f"{'setting':{width}s} objective  " + "  ".join(f"{p:>18s}" for p in weights))
     with Pool(2) as pool:
         for label, options in settings:
             rows = pool.map(_score_pipeline, [(c, options, informed) for c in clips])
             res = np.array([np.mean([v for p, c, v in rows if (p, c) == g], axis=0) for g in groups])
-            per_piano = [res[[i for i, (p, _) in enumerate(groups) if p == q]].mean(axis=0) for q in WEIGHTS]
+            per_piano = [res[[i for i, (p, _) in enumerate(groups) if p == q]].mean(axis=0) for q in weights]
             print(f"{label:{width}s} {float(res.mean(axis=1) @ weight):9.4f}  "
                   + "  ".join(_fmt(v) for v in per_piano), flush=True)
 
@@ -227,9 +236,13 @@ def main(argv=None) -> int:
                         help="search, pipeline: score-informed (the pitch set given)")
     parser.add_argument("--set", action="append", metavar="KEY=VALUE",
                         help="pipeline: also score transcribe() with these options, e.g. --set threshold=0.05")
+    parser.add_argument("--weights", choices=list(WEIGHT_SETS), default="default",
+                        help="search, pipeline: the objective's pianos and weights (WEIGHT_SETS); 'acoustic' "
+                             "adds the recorded VSCO 2 piano and, for search, the wider grids of ACOUSTIC_SPACE")
     args = parser.parse_args(argv)
+    weights = WEIGHT_SETS[args.weights]
     if args.what == "search":
-        search(args.informed)
+        search(args.informed, weights=weights, space=ACOUSTIC_SPACE if args.weights == "acoustic" else SPACE)
     elif args.what == "refine":
         refine()
     elif args.what == "pipeline":
@@ -238,7 +251,7 @@ def main(argv=None) -> int:
         settings = [("defaults", {})]
         if args.set:
             settings.append((" ".join(args.set), parse_options(args.set)))
-        pipeline(settings, args.informed)
+        pipeline(settings, args.informed, weights)
     else:
         lopo()
     return 0
