@@ -229,11 +229,16 @@ def renderer_version(name: str = "fluidsynth") -> str:
     RendererMissing
         If the program is not installed.
     """
+    out = subprocess.run([_renderer(name), "--version"], capture_output=True, text=True, check=False).stdout
+    return out.strip().split("\n")[0].strip()
+
+
+def _renderer(name: str) -> str:
+    """The path of the program ``name`` (a synthesiser), or :class:`RendererMissing` naming it."""
     exe = shutil.which(name)
     if exe is None:
         raise RendererMissing(f"{name} not found; on Debian/Ubuntu: sudo apt-get install {name}")
-    out = subprocess.run([exe, "--version"], capture_output=True, text=True, check=False).stdout
-    return out.strip().split("\n")[0].strip()
+    return exe
 
 
 def render_notes(
@@ -271,9 +276,7 @@ def render_notes(
     """
     timidity = Path(soundfont).suffix.lower() == ".cfg"
     name = "timidity" if timidity else "fluidsynth"
-    exe = shutil.which(name)
-    if exe is None:
-        raise RendererMissing(f"{name} not found; on Debian/Ubuntu: sudo apt-get install {name}")
+    exe = _renderer(name)
     midi = notes_to_midi(notes, program=program)
     end = max((n.offset for n in notes), default=0.0) + tail
     # A harmless controller event after the last note keeps the synthesiser rendering the release.
