@@ -8,6 +8,8 @@ which is what :func:`librosa.frames_to_time` computes.
 
 from __future__ import annotations
 
+import math
+import numbers
 import os
 from pathlib import Path
 
@@ -76,6 +78,50 @@ def validate_audio(x: np.ndarray, *, name: str = "audio", allow_silence: bool = 
     return x
 
 
+def validate_sample_rate(sr: float, *, name: str = "sr", integer: bool = True) -> float:
+    """Check that ``sr`` is a usable sample rate and return it.
+
+    The one rule for every function of the package that takes a sample rate.
+
+    Parameters
+    ----------
+    sr : int or float
+        Sample rate in Hz.
+    name : str
+        How the error message calls it.
+    integer : bool
+        Require a whole number of samples per second, as audio files, resampling and playback
+        do (``22050.0`` is accepted as ``22050``). If False, any positive finite rate will do:
+        for a rate that only places frequencies on an axis or partials in a template.
+
+    Returns
+    -------
+    int or float
+        ``sr`` as an ``int`` if ``integer`` is True, else as a ``float``.
+
+    Raises
+    ------
+    AudioError
+        If ``sr`` is not a positive finite real number (``True`` is not a rate), or is not a
+        whole number below 2**31 while ``integer`` is True.
+
+    Examples
+    --------
+    >>> validate_sample_rate(22050.0)
+    22050
+    >>> validate_sample_rate(22050.5, integer=False)
+    22050.5
+    """
+    usable = not isinstance(sr, bool) and isinstance(sr, numbers.Real) and math.isfinite(sr) and sr > 0
+    if not integer:
+        if not usable:
+            raise AudioError(f"{name} must be a positive sample rate in Hz, got {sr!r}")
+        return float(sr)
+    if not (usable and float(sr).is_integer() and sr < 2**31):
+        raise AudioError(f"{name} must be a positive integer sample rate in Hz, got {sr!r}")
+    return int(sr)
+
+
 def load(path: str | os.PathLike[str], sr: int | None = DEFAULT_SR) -> tuple[np.ndarray, int]:
     """Read an audio file as a mono float32 signal, resampled to ``sr``.
 
@@ -108,6 +154,8 @@ def load(path: str | os.PathLike[str], sr: int | None = DEFAULT_SR) -> tuple[np.
     >>> sr
     22050
     """
+    if sr is not None:
+        sr = validate_sample_rate(sr)
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"audio file not found: {path}")
@@ -160,11 +208,10 @@ def write(path: str | os.PathLike[str], x: np.ndarray, sr: int) -> Path:
     if path.suffix.lower() not in WRITE_FORMATS:
         raise AudioError(f"cannot write {path}: unknown extension {path.suffix!r}; "
                          f"use one of {', '.join(WRITE_FORMATS)}")
-    if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or sr <= 0:
-        raise AudioError(f"sr must be a positive integer (Hz), got {sr!r}")
+    sr = validate_sample_rate(sr)
     file_format, subtype = WRITE_FORMATS[path.suffix.lower()]
     with atomic_path(path) as tmp:
-        sf.write(tmp, x, int(sr), format=file_format, subtype=subtype)
+        sf.write(tmp, x, sr, format=file_format, subtype=subtype)
     return path
 
 

@@ -274,6 +274,7 @@ def render_notes(
     -------
     ndarray, shape (n_samples,), float32
     """
+    sr = audio.validate_sample_rate(sr)
     timidity = Path(soundfont).suffix.lower() == ".cfg"
     name = "timidity" if timidity else "fluidsynth"
     exe = _renderer(name)

@@ -49,7 +49,8 @@ from pathlib import Path
 import numpy as np
 
 from amt_helpers._atomic import atomic_path
-from amt_helpers.audio import validate_audio
+from amt_helpers.audio import validate_audio, validate_sample_rate
+from amt_helpers.data import DATA_DIR
 from amt_helpers.templates import hz_to_midi, midi_to_hz
 
 __all__ = [
@@ -70,10 +71,8 @@ __all__ = [
 #: The 88 keys of a piano, A0 (21) to C8 (108).
 PIANO_PITCHES = tuple(range(21, 109))
 
-#: Where the shipped dictionary lives (``$AMT_DATA_DIR`` if set, like the examples).
-DEFAULT_PATH = Path(
-    os.environ.get("AMT_DATA_DIR", Path(__file__).resolve().parent.parent / "data")
-) / "piano_dictionary.npz"
+#: Where the shipped dictionary lives: next to the examples, in :data:`amt_helpers.data.DATA_DIR`.
+DEFAULT_PATH = DATA_DIR / "piano_dictionary.npz"
 
 
 @dataclass(frozen=True)
@@ -240,6 +239,7 @@ def estimate_tuning(x: np.ndarray | None = None, sr: int = 22050, *, magnitude: 
     float
         E.g. ``0.2`` for a piano tuned 20 cents sharp; 0 for silence.
     """
+    sr = validate_sample_rate(sr, integer=False)
     if magnitude is None:
         if x is None:
             raise ValueError("estimate_tuning needs the audio x or its magnitude STFT")

@@ -30,6 +30,7 @@ from matplotlib.collections import PatchCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
+from amt_helpers.audio import validate_sample_rate
 from amt_helpers.templates import note_name
 
 __all__ = ["plot_spectrogram", "plot_nmf", "plot_templates", "plot_cost", "plot_activations", "plot_pianoroll"]
@@ -69,8 +70,7 @@ def _matrix(M: Any, name: str, ndim: int = 2) -> np.ndarray:
 
 
 def _check_sr_hop(sr: float, hop_length: int | None) -> None:
-    if not (isinstance(sr, (int, float, np.integer, np.floating)) and math.isfinite(sr) and sr > 0):
-        raise ValueError(f"sr must be a positive sampling rate in Hz, got {sr!r}")
+    validate_sample_rate(sr, integer=False)
     if hop_length is not None and (
         isinstance(hop_length, bool) or not isinstance(hop_length, (int, np.integer)) or hop_length < 1
     ):

@@ -52,6 +52,7 @@ import numpy as np
 import soundfile as sf
 
 from amt_helpers._atomic import atomic_path, sha256
+from amt_helpers.audio import validate_sample_rate
 from amt_helpers.notes import Note
 
 __all__ = ["SampleSet", "SALAMANDER", "VSCO2", "SAMPLE_SETS", "fetch", "render"]
@@ -241,6 +242,7 @@ def render(notes: Sequence[Note], sample_set: SampleSet, audio_dir: Path, sr: in
     -------
     ndarray, shape (n_samples,), float64
     """
+    sr = validate_sample_rate(sr)
     if not notes:
         return np.zeros(int(round(tail * sr)))
     last_off = max(n.offset for n in notes)

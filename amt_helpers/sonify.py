@@ -41,6 +41,7 @@ from typing import Any, Union
 
 import numpy as np
 
+from amt_helpers.audio import validate_sample_rate
 from amt_helpers.notes import validate_notes
 from amt_helpers.templates import midi_to_hz
 
@@ -330,14 +331,7 @@ def listen(
     """
     if not signals:
         raise ValueError("listen needs at least one signal")
-    # WAV headers store an integer rate; accept 22050.0 but not 22050.5.
-    if (
-        isinstance(sr, bool)
-        or not isinstance(sr, (int, float, np.integer, np.floating))
-        or not (math.isfinite(sr) and float(sr).is_integer() and 0 < sr < 2**31)
-    ):
-        raise ValueError(f"sr must be a positive integer sampling rate, got {sr!r}")
-    sr = int(sr)
+    sr = validate_sample_rate(sr)  # WAV headers store an integer rate: 22050.0 is fine, 22050.5 is not
     clips = []
     for i, s in enumerate(signals):
         a = np.asarray(s, dtype=float)
@@ -431,8 +425,9 @@ def synthesize_notes(
     ndarray, shape (round(duration * sr),)
         Not normalised: play it with :func:`listen`, which applies one common gain.
     """
-    if sr <= 0 or n_harmonics < 1 or release <= 0:
-        raise ValueError("sr, n_harmonics and release must be positive")
+    sr = validate_sample_rate(sr)
+    if n_harmonics < 1 or release <= 0:
+        raise ValueError(f"n_harmonics and release must be positive, got {n_harmonics!r} and {release!r}")
     notes = validate_notes(notes)
     if duration is None:
         duration = max((n.offset for n in notes), default=0.0) + release

@@ -52,6 +52,8 @@ from typing import Any, Union
 import librosa
 import numpy as np
 
+from amt_helpers.audio import validate_sample_rate
+
 __all__ = [
     "midi_to_hz",
     "hz_to_midi",
@@ -156,8 +158,7 @@ def note_name(pitch: int | Iterable[int]) -> str | list[str]:
 
 
 def _check_stft_params(sr: float, n_fft: int) -> None:
-    if not (isinstance(sr, (int, float, np.integer, np.floating)) and math.isfinite(sr) and sr > 0):
-        raise ValueError(f"sr must be a positive sampling rate in Hz, got {sr!r}")
+    validate_sample_rate(sr, integer=False)
     if isinstance(n_fft, bool) or not isinstance(n_fft, (int, np.integer)) or n_fft < 2:
         raise ValueError(f"n_fft must be an integer >= 2, got {n_fft!r}")
 

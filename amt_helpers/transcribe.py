@@ -63,7 +63,7 @@ except ImportError:  # pragma: no cover
     def threadpool_limits(*args, **kwargs):
         return contextlib.nullcontext()
 
-from amt_helpers.audio import AudioError, validate_audio
+from amt_helpers.audio import AudioError, validate_audio, validate_sample_rate
 from amt_helpers.dictionary import Dictionary, estimate_tuning, load_dictionary, log_filterbank, stft_magnitude
 from amt_helpers.nmf import nmf
 from amt_helpers.notes import Note
@@ -996,7 +996,8 @@ def transcribe(
     Raises
     ------
     AudioError
-        If ``x`` is empty, not mono, or holds NaN/infinite samples.
+        If ``x`` is empty, not mono, or holds NaN/infinite samples, or ``sr`` is not a
+        positive whole number of Hz (:func:`~amt_helpers.audio.validate_sample_rate`).
     ValueError
         For invalid options or pitches without templates.
 
@@ -1017,8 +1018,7 @@ def transcribe(
     [60, 62, 64, 65]
     """
     x = validate_audio(x, name="x")
-    if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or sr <= 0:
-        raise ValueError(f"sr must be a positive integer (Hz), got {sr!r}")
+    sr = validate_sample_rate(sr)
     if pitches is not None:
         pitches = _check_pitches(pitches)
     given = dict(threshold=threshold, onset_threshold=onset_threshold, quiet_threshold=quiet_threshold,

@@ -148,3 +148,43 @@ def test_write_names_what_it_cannot_do(tmp_path, name, sr, message):
         audio.write(tmp_path / name, np.zeros(10, np.float32), sr)
     assert str(tmp_path) in str(err.value) or "sr" in message
     assert list(tmp_path.iterdir()) == []  # nothing half-written
+
+
+@pytest.mark.parametrize("sr, integer, expected", [
+    (22050, True, 22050), (22050.0, True, 22050), (np.int64(8000), True, 8000),
+    (np.float32(8000), True, 8000), (22050.5, False, 22050.5), (np.int32(100), False, 100.0),
+])
+def test_validate_sample_rate_accepts_and_normalises(sr, integer, expected):
+    out = audio.validate_sample_rate(sr, integer=integer)
+    assert out == expected and type(out) is type(expected)
+
+
+@pytest.mark.parametrize("sr", [0, -22050, float("nan"), float("inf"), True, "22050", None, 22050.5, 2**31])
+def test_validate_sample_rate_names_the_bad_rate(sr):
+    with pytest.raises(audio.AudioError, match=r"^fs must be a positive integer sample rate in Hz, got "):
+        audio.validate_sample_rate(sr, name="fs")
+
+
+def test_every_function_that_takes_a_rate_follows_one_rule(tmp_path, tone):
+    """The package's entry points accept 22050.0 where they accept 22050, and refuse 0 alike."""
+    from amt_helpers import dictionary, plot, sonify, templates
+    from amt_helpers.transcribe import transcribe
+
+    x, sr = tone
+    assert audio.load(audio.write(tmp_path / "a.wav", x, float(sr)), sr=16000.0)[1] == 16000
+    assert sonify.synthesize_notes([], float(sr), duration=0.1).size == 2205
+    assert transcribe(x, float(sr)) == transcribe(x, sr)
+    calls = [
+        lambda rate: audio.write(tmp_path / "b.wav", x, rate),
+        lambda rate: audio.load(tmp_path / "a.wav", sr=rate),
+        lambda rate: sonify.listen(x, sr=rate),
+        lambda rate: sonify.synthesize_notes([], rate, duration=0.1),
+        lambda rate: transcribe(x, rate),
+        lambda rate: templates.harmonic_template(60, rate, 2048),
+        lambda rate: dictionary.estimate_tuning(x, rate),
+        lambda rate: plot.plot_spectrogram(np.ones((5, 4)), sr=rate, hop_length=512),
+    ]
+    for call in calls:
+        with pytest.raises(audio.AudioError, match="sr must be a positive"):
+            call(0)
+    assert not (tmp_path / "b.wav").exists()
