@@ -224,6 +224,7 @@ def _n_harmonics(f0: np.ndarray, sr: float, n_harmonics: int | None) -> np.ndarr
 
 
 def _check_pitches(pitches: Any, sr: float) -> np.ndarray:
+    """Pitches as a float array; fractional MIDI numbers are fine (a template for a detuned key)."""
     p = np.atleast_1d(np.asarray(pitches, dtype=float))
     if p.ndim != 1 or p.size == 0:
         raise ValueError(f"pitches must be a non-empty 1-D sequence of MIDI numbers, got shape {p.shape}")

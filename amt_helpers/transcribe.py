@@ -1020,7 +1020,7 @@ def transcribe(
     x = validate_audio(x, name="x")
     sr = validate_sample_rate(sr)
     if pitches is not None:
-        pitches = _check_pitches(pitches)
+        pitches = _check_piano_keys(pitches)
     given = dict(threshold=threshold, onset_threshold=onset_threshold, quiet_threshold=quiet_threshold,
                  quiet_ratio=quiet_ratio, quiet_frames=quiet_frames, restrike_ratio=restrike_ratio,
                  min_duration=min_duration,
@@ -1148,7 +1148,8 @@ def note_shares(act: "Activations", notes: Sequence[Note], time_offset: float = 
     return share[rows[:, None], frames].max(axis=1)
 
 
-def _check_pitches(pitches) -> list[int]:
+def _check_piano_keys(pitches) -> list[int]:
+    """The sorted distinct keys of a score-informed pitch set (templates exist only for whole keys)."""
     try:
         arr = np.asarray(list(pitches), dtype=float)
     except (TypeError, ValueError) as err:
