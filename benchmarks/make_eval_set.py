@@ -41,6 +41,8 @@ mono) with its ground truth ``<piece>.csv``, and ``build/eval_set/index.json`` l
 from __future__ import annotations
 
 import argparse
+import hashlib
+import inspect
 import json
 import sys
 from pathlib import Path
@@ -293,17 +295,37 @@ def apply_condition(x: np.ndarray, notes: list[Note], condition: str, seed: int)
 # --------------------------------------------------------------------------- rendering
 
 
+def render_key(piano: str, notes: list[Note]) -> str:
+    """A digest of everything a render depends on, so that a cached render is never stale.
+
+    The notes, the piano (its file's SHA-256 and the synthesiser's version, or the sample set's
+    archives), the output rate, and the code that renders (``data.render_notes`` or the sampler).
+    """
+    spec = PIANOS[piano]
+    parts = [json.dumps({"path": spec["path"], "program": spec["program"], "sr": SR}, sort_keys=True),
+             "\n".join(f"{n.onset!r},{n.offset!r},{n.pitch},{n.velocity}" for n in notes)]
+    if piano in sampler.SAMPLE_SETS:
+        parts += [json.dumps(sampler.SAMPLE_SETS[piano].archives, sort_keys=True), inspect.getsource(sampler)]
+    else:
+        synthesiser = "timidity" if spec["path"].endswith(".cfg") else "fluidsynth"
+        parts += [data.sha256(spec["path"]), data.renderer_version(synthesiser), inspect.getsource(data.render_notes)]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
+
+
 def render_split(split: str, piano: str, cache: Path) -> dict[str, np.ndarray]:
-    """Render every piece of ``split`` with ``piano`` in one call (FluidSynth, TiMidity++ or our sampler), then cut."""
+    """Render every piece of ``split`` with ``piano`` in one call (FluidSynth, TiMidity++ or our sampler), then cut.
+
+    The render is cached in ``cache`` under a name that holds :func:`render_key`.
+    """
     items = pieces(split)
-    cache.mkdir(parents=True, exist_ok=True)
-    raw = cache / f"{split}_{piano}.flac"
     spans, t0, concat = {}, 0.0, []
     for name, notes in items.items():
         length = max(n.offset for n in notes) + 1.0
         spans[name] = (t0, length)
         concat += [n._replace(onset=n.onset + t0, offset=n.offset + t0) for n in notes]
         t0 += length + GAP
+    cache.mkdir(parents=True, exist_ok=True)
+    raw = cache / f"{split}_{piano}_{render_key(piano, concat)}.flac"
     if raw.is_file():
         x, _ = audio.load(raw, sr=None)
     else:
