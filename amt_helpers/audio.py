@@ -12,6 +12,7 @@ import math
 import numbers
 import os
 from pathlib import Path
+from typing import Literal, overload
 
 import librosa
 import numpy as np
@@ -78,7 +79,13 @@ def validate_audio(x: np.ndarray, *, name: str = "audio", allow_silence: bool = 
     return x
 
 
-def validate_sample_rate(sr: float, *, name: str = "sr", integer: bool = True) -> float:
+@overload
+def validate_sample_rate(sr: float, *, name: str = ..., integer: Literal[True] = ...) -> int: ...
+@overload
+def validate_sample_rate(sr: float, *, name: str = ..., integer: Literal[False]) -> float: ...
+
+
+def validate_sample_rate(sr: float, *, name: str = "sr", integer: bool = True) -> int | float:
     """Check that ``sr`` is a usable sample rate and return it.
 
     The one rule for every function of the package that takes a sample rate.
@@ -277,6 +284,6 @@ def istft(
     return librosa.istft(X, hop_length=hop_length, n_fft=n_fft, window=window, length=length)
 
 
-def frames_to_time(frames: np.ndarray | int, *, sr: int, hop_length: int = DEFAULT_HOP) -> np.ndarray:
+def frames_to_time(frames: np.ndarray | int, *, sr: int, hop_length: int = DEFAULT_HOP) -> np.ndarray | np.floating:
     """Times in seconds of frame indices (centre of each frame), as :func:`librosa.frames_to_time`."""
     return librosa.frames_to_time(frames, sr=sr, hop_length=hop_length)

@@ -239,7 +239,7 @@ def estimate_tuning(x: np.ndarray | None = None, sr: int = 22050, *, magnitude: 
     float
         E.g. ``0.2`` for a piano tuned 20 cents sharp; 0 for silence.
     """
-    sr = validate_sample_rate(sr, integer=False)
+    sr = validate_sample_rate(sr)
     if magnitude is None:
         if x is None:
             raise ValueError("estimate_tuning needs the audio x or its magnitude STFT")

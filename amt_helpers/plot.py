@@ -274,7 +274,7 @@ def plot_nmf(
     t0, t1 = _time_extent(V.shape[1], sr, hop_length)
     f_ext = (-df / 2, (K - 0.5) * df)
     r_ext = (-0.5, R - 0.5)
-    image = dict(origin="lower", aspect="auto", interpolation="nearest", cmap=cmap)
+    image: dict[str, Any] = dict(origin="lower", aspect="auto", interpolation="nearest", cmap=cmap)
 
     fig = plt.figure(figsize=figsize, layout="constrained")
     grid = fig.add_gridspec(2, 2, width_ratios=(1, 3), height_ratios=(1, 2))

@@ -199,9 +199,11 @@ def fetch(sample_set: SampleSet, cache: Path) -> Path:
 def _extract_ogg(archive: Path, audio_dir: Path) -> None:
     with tarfile.open(archive) as tar:
         for member in tar.getmembers():
-            if member.isfile() and member.name.endswith(".ogg"):
-                with atomic_path(audio_dir / Path(member.name).name) as tmp:
-                    tmp.write_bytes(tar.extractfile(member).read())
+            source = tar.extractfile(member) if member.name.endswith(".ogg") else None
+            if source is None:  # not an OGG file, or not a regular file
+                continue
+            with atomic_path(audio_dir / Path(member.name).name) as tmp:
+                tmp.write_bytes(source.read())
 
 
 def _velocity_gain(velocity: int, tracking: float) -> float:

@@ -381,11 +381,12 @@ def listen(
         f"all clips at one common gain: ×{factor:.3g} ({db:+.1f} dB)</div>"
     )
     text = '<div class="amt-listen">' + "".join(items) + note + "</div>"
+    html_class: Any
     try:
-        from IPython.display import HTML
+        from IPython.display import HTML as html_class
     except ImportError:  # IPython is only needed to display, not to build the players
-        HTML = _HTML
-    out = HTML(text)
+        html_class = _HTML
+    out = html_class(text)
     out.gain = factor  # the factor applied, for reuse in a later call: listen(..., gain=out.gain)
     return out
 

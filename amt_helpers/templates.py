@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Union
+from typing import Any, SupportsFloat, Union, cast
 
 import librosa
 import numpy as np
@@ -126,7 +126,7 @@ def hz_to_midi(freq: float | np.ndarray) -> float | np.ndarray:
     return float(m) if np.ndim(m) == 0 else np.asarray(m)
 
 
-def note_name(pitch: int | Iterable[int]) -> str | list[str]:
+def note_name(pitch: float | Iterable[float]) -> str | list[str]:
     """Scientific pitch name(s) such as ``"C4"`` or ``"F#5"`` for axis labels.
 
     Uses ASCII ``#`` (not the Unicode sharp sign) so labels render in every font.
@@ -147,9 +147,13 @@ def note_name(pitch: int | Iterable[int]) -> str | list[str]:
     >>> note_name([69, 70])
     ['A4', 'A#4']
     """
-    if np.ndim(pitch) == 0:
-        return librosa.midi_to_note(int(round(float(pitch))), unicode=False)
-    return [librosa.midi_to_note(int(round(float(p))), unicode=False) for p in pitch]
+    if not isinstance(pitch, Iterable) or getattr(pitch, "ndim", 1) == 0:  # a number, or a 0-d array
+        return _key_name(cast(SupportsFloat, pitch))
+    return [_key_name(p) for p in pitch]
+
+
+def _key_name(pitch: SupportsFloat) -> str:
+    return librosa.midi_to_note(int(round(float(pitch))), unicode=False)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -48,9 +48,11 @@ References
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import librosa
 import numpy as np
@@ -462,14 +464,15 @@ def suppress_ghosts(
     if any_ratio > 0:  # far weaker than anything starting with it: leakage of an attack
         leak = (same_time & (peak[:, None] < any_ratio * peak[None, :])).any(axis=1)
         if shares is not None:
-            shares = np.asarray(shares, dtype=float)
-            if shares.shape != (len(notes),):
-                raise ValueError(f"shares must have one value per note ({len(notes)}), got shape {shares.shape}")
-            leak &= ~(shares >= any_share)
+            share = np.asarray(shares, dtype=float)
+            if share.shape != (len(notes),):
+                raise ValueError(f"shares must have one value per note ({len(notes)}), got shape {share.shape}")
+            leak &= ~(share >= any_share)
         ghost |= leak
     return [n for n, g in zip(notes, ghost) if not g]
 
 
+@dataclasses.dataclass(frozen=True, repr=False, eq=False)
 class Activations:
     """What :func:`compute_activations` returns: the NMF model of a recording.
 
@@ -498,8 +501,17 @@ class Activations:
         KL divergence after each NMF iteration.
     """
 
-    def __init__(self, **kw):
-        self.__dict__.update(kw)
+    V: np.ndarray
+    W: np.ndarray
+    H: np.ndarray
+    pitch: np.ndarray
+    kind: np.ndarray
+    pitches: list[int]
+    pitch_activation: np.ndarray
+    attack_activation: np.ndarray
+    frame_rate: float
+    tuning: float
+    cost: np.ndarray
 
     def select(self, pitches: Sequence[int]) -> "Activations":
         """The same model read out for some pitches only (rows of the per-pitch activations).
@@ -512,10 +524,8 @@ class Activations:
         if missing:
             raise ValueError(f"pitch(es) {missing} are not in this model")
         rows = [self.pitches.index(p) for p in wanted]
-        kw = dict(self.__dict__)
-        kw.update(pitches=wanted, pitch_activation=self.pitch_activation[rows],
-                  attack_activation=self.attack_activation[rows])
-        return Activations(**kw)
+        return dataclasses.replace(self, pitches=wanted, pitch_activation=self.pitch_activation[rows],
+                                   attack_activation=self.attack_activation[rows])
 
     def key_share(self) -> np.ndarray:
         """How much of the energy in each key's own bands the key's templates explain.
@@ -637,17 +647,17 @@ def key_activations(W: np.ndarray, H: np.ndarray, template_pitch: Sequence[int],
     -------
     ndarray, shape (len(pitches), n_frames), float32
     """
-    template_pitch = np.asarray(template_pitch, dtype=int)
-    if W.ndim != 2 or H.ndim != 2 or W.shape[1] != H.shape[0] or template_pitch.shape != (H.shape[0],):
+    of_template = np.asarray(template_pitch, dtype=int)
+    if W.ndim != 2 or H.ndim != 2 or W.shape[1] != H.shape[0] or of_template.shape != (H.shape[0],):
         raise ValueError(f"W (n_bands, R), H (R, n_frames) and template_pitch (R,) must agree, got W {W.shape}, "
-                         f"H {H.shape}, template_pitch {template_pitch.shape}")
-    keys = sorted(set(template_pitch.tolist())) if pitches is None else [int(p) for p in pitches]
+                         f"H {H.shape}, template_pitch {of_template.shape}")
+    keys = sorted(set(of_template.tolist())) if pitches is None else [int(p) for p in pitches]
     row = {p: i for i, p in enumerate(keys)}
-    missing = sorted(set(template_pitch.tolist()) - set(row))
+    missing = sorted(set(of_template.tolist()) - set(row))
     if missing:
         raise ValueError(f"templates of pitches {missing} have no row in pitches")
     P = np.zeros((len(keys), H.shape[1]), dtype=np.float32)
-    np.add.at(P, [row[p] for p in template_pitch.tolist()], H * W.sum(axis=0)[:, None])
+    np.add.at(P, [row[p] for p in of_template.tolist()], H * W.sum(axis=0)[:, None])
     return P
 
 
@@ -755,7 +765,7 @@ def refine_templates(
     fr = act.frame_rate
     mask = _note_mask(act.pitch, act.kind, N, fr, notes, attack_frames=attack_frames, margin_frames=margin_frames,
                       release_frames=release_frames, time_offset=time_offset, offset_shift=offset_shift)
-    transcribed = mask.any(axis=1)
+    transcribed = np.asarray(mask.any(axis=1))  # (R,) bool: the templates of keys that were transcribed
     mask[~transcribed] = True
     Hm = np.where(mask, H, 0).astype(np.float32)
     tiny = np.float32(1e-12)
@@ -1115,7 +1125,7 @@ def notes_from_activations(
     notes = activations_to_notes(P, act.pitches, act.frame_rate, onset_strength=onset_strength,
                                  sustain=sustain, **rule)
     if notes and (ghost_ratio > 0 or leak_ratio > 0):
-        spare = {}
+        spare: dict[str, Any] = {}
         if leak_ratio > 0 and leak_share is not None:
             spare = dict(shares=note_shares(act, notes, rule.get("time_offset", 0.0)), any_share=leak_share)
         notes = suppress_ghosts(notes, ratio=ghost_ratio, any_ratio=leak_ratio, intervals=ghost_intervals, **spare)
