@@ -199,8 +199,9 @@ def fetch(sample_set: SampleSet, cache: Path) -> Path:
 def _extract_ogg(archive: Path, audio_dir: Path) -> None:
     with tarfile.open(archive) as tar:
         for member in tar.getmembers():
-            source = tar.extractfile(member) if member.name.endswith(".ogg") else None
-            if source is None:  # not an OGG file, or not a regular file
+            # Regular .ogg files only (extractfile would follow a link, and gives None for a folder).
+            source = tar.extractfile(member) if member.isfile() and member.name.endswith(".ogg") else None
+            if source is None:
                 continue
             with atomic_path(audio_dir / Path(member.name).name) as tmp:
                 tmp.write_bytes(source.read())

@@ -79,6 +79,12 @@ def test_preset_reaches_transcribe(tmp_path, capsys, monkeypatch):
         (None, ["evaluate", "{tmp}/a.mid", "{tmp}/b.mid"], "not found"),
         (None, ["evaluate", "{tmp}/a.txt", "{tmp}/b.mid"], "unknown extension"),
         ("tone", ["transcribe", "{tmp}/tone.wav", "-o", "{tmp}/o.mid", "--preset", "concert"], "invalid choice"),
+        ("folder", ["transcribe", "{tmp}/tone.wav", "-o", "{tmp}/out.mid"], "is a folder"),
+        ("tone", ["transcribe", "{tmp}/tone.wav", "-o", "{tmp}/o.mid", "--offset-ratio", "-0.1"],
+         "--offset-ratio must be a number >= 0, got -0.1"),
+        ("tone", ["transcribe", "{tmp}/tone.wav", "-o", "{tmp}/o.mid", "--min-duration", "inf"],
+         "--min-duration must be a number >= 0, got inf"),
+        ("tone", ["transcribe", "{tmp}/tone.wav", "-o", "{tmp}/o.mid", "--threshold", "0"], "--threshold must be > 0"),
         (None, ["frobnicate"], "invalid choice"),
         (None, ["transcribe"], "required"),
     ],
@@ -90,8 +96,10 @@ def test_bad_input_exits_2_with_one_line(tmp_path, capsys, make, argv, message):
         sf.write(tmp_path / "nan.wav", np.full(100, np.nan), 22050, subtype="FLOAT")
     elif make == "empty":
         sf.write(tmp_path / "empty.wav", np.zeros(0), 22050)
-    elif make == "tone":
+    elif make in ("tone", "folder"):
         sf.write(tmp_path / "tone.wav", 0.1 * np.sin(np.arange(22050) * 0.1), 22050)
+        if make == "folder":
+            (tmp_path / "out.mid").mkdir()
     argv = [a.format(tmp=tmp_path) for a in argv]
     code, out, err = run(capsys, *argv)
     assert code == 2

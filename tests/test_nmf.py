@@ -229,7 +229,8 @@ def test_n_iter_zero_returns_the_initialisation():
 
 
 @pytest.mark.parametrize("beta", [1, 2])
-def test_callback_sees_every_iteration(beta):
+@pytest.mark.parametrize("fixed_W", [False, True])
+def test_callback_sees_every_iteration(beta, fixed_W):
     rng = np.random.default_rng(4)
     V = rng.random((6, 8))
     W0, H0 = random_init(V, 2, rng)
@@ -238,10 +239,18 @@ def test_callback_sees_every_iteration(beta):
     def record(i, W, H, cost):
         seen.append((i, W.copy(), H.copy(), cost))
 
-    res = nmf(V, W0, H0, n_iter=7, beta=beta, callback=record, dtype=np.float64)
+    res = nmf(V, W0, H0, n_iter=7, beta=beta, fixed_W=fixed_W, callback=record, dtype=np.float64)
     assert [s[0] for s in seen] == list(range(1, 8))
     np.testing.assert_array_equal([s[3] for s in seen], res.cost[1:])
     assert np.array_equal(seen[-1][1], res.W) and np.array_equal(seen[-1][2], res.H)
+
+
+@pytest.mark.parametrize("beta", [1, 2])
+def test_tol_stops_at_once_when_the_start_is_exact(beta):
+    rng = np.random.default_rng(6)
+    W0, H0 = rng.random((5, 2)) + 0.1, rng.random((2, 7)) + 0.1
+    res = nmf(W0 @ H0, W0, H0, n_iter=50, beta=beta, tol=1e-4, dtype=np.float64)
+    assert res.n_iter == 1 and res.cost[0] == pytest.approx(0.0, abs=1e-12)
 
 
 def test_result_is_frozen_dataclass():

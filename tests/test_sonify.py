@@ -170,6 +170,15 @@ def test_listen_one_audio_tag_per_clip_and_common_gain():
     np.testing.assert_allclose(b[loud] / a[loud], 0.1, atol=2e-3)  # ratio between clips kept
 
 
+def test_listen_builds_its_players_without_ipython(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "IPython.display", None)  # `from IPython.display import` fails
+    out = S.listen(0.5 * np.ones(100), sr=8000)
+    assert type(out).__name__ == "_HTML" and out.gain == pytest.approx(0.9 / 0.5)
+    assert out._repr_html_().count("<audio") == 1
+
+
 def test_listen_explicit_gain_and_size():
     x = 0.25 * np.ones(1000)
     out = S.listen(x, sr=16000, gain=2.0)

@@ -312,6 +312,61 @@ def test_estimate_tuning_of_a_detuned_tone():
         assert estimate_tuning(x.astype(np.float32), sr) == pytest.approx(cents / 100, abs=0.03)
 
 
+def test_estimate_tuning_needs_sound_and_says_so():
+    with pytest.raises(ValueError, match="needs the audio x or its magnitude"):
+        estimate_tuning()
+    assert estimate_tuning(np.zeros(22050, np.float32), 22050) == 0.0  # silence: no peaks, no tuning
+    assert estimate_tuning(magnitude=np.ones((2, 5))) == 0.0  # too few bins for a peak
+
+
+def test_spectrogram_is_the_filterbank_applied_to_the_stft_magnitude():
+    from amt_helpers.dictionary import spectrogram, stft_magnitude
+
+    rep, x = Representation(), _tone(60, 22050)
+    F = log_filterbank(rep, tuning=0.1)
+    V = spectrogram(x, rep, tuning=0.1)
+    assert V.dtype == np.float32 and V.shape == (F.shape[0], 1 + x.size // rep.hop_length)
+    np.testing.assert_allclose(V, F @ stft_magnitude(x, rep), rtol=1e-5, atol=1e-7)
+    np.testing.assert_array_equal(spectrogram(x, rep, filterbank=F), V)
+
+
+def test_learn_pitch_templates_recovers_an_attack_and_two_sustain_spectra():
+    """Notes made of known attack, early-sustain and late-sustain spectra, in the regions the
+    constrained initialisation allows: the learned templates are those spectra."""
+    from amt_helpers.dictionary import learn_pitch_templates
+
+    rng = np.random.default_rng(0)
+    truth = np.full((12, 3), 0.01)
+    truth[:, 0] += rng.uniform(0.5, 1.0, 12)  # attack: broadband
+    truth[[2, 5, 8, 11], 1] += [1.0, 0.6, 0.4, 0.3]  # early sustain: four partials
+    truth[[2, 5], 2] += [1.0, 0.3]  # late sustain: the high partials have died
+    truth /= truth.sum(axis=0)
+    segments, onsets = [], []
+    for loudness, onset, n in ((1.0, 3, 30), (0.3, 5, 24), (0.6, 2, 36)):
+        H = np.zeros((3, n))
+        H[0, onset - 1 : onset + 2] = loudness  # attack_frames = 3, from one frame before the onset
+        half = onset + (n - onset) // 2
+        H[1, onset:half] = loudness * np.exp(-0.1 * np.arange(half - onset))
+        H[2, half:] = loudness * 0.5 * np.exp(-0.05 * np.arange(n - half))
+        segments.append(truth @ H)
+        onsets.append(onset)
+    W = learn_pitch_templates(segments, onsets, n_sustain=2, attack_frames=3, n_iter=300)
+    assert W.shape == (12, 3) and W.dtype == np.float32
+    np.testing.assert_allclose(W.sum(axis=0), 1.0, rtol=1e-5)
+    cosine = (W * truth).sum(axis=0) / np.linalg.norm(W, axis=0) / np.linalg.norm(truth, axis=0)
+    assert cosine.min() > 0.99, cosine
+
+
+def test_compute_activations_with_adapted_templates_keeps_their_support():
+    x = _tone(60, 22050)
+    fixed = compute_activations(x, 22050, pitches=[60, 64])
+    adapted = compute_activations(x, 22050, pitches=[60, 64], adapt_iter=5, support=0.02)
+    assert adapted.cost.size == fixed.cost.size + 5  # the fixed-W iterations, then the joint ones
+    assert not np.allclose(adapted.W, fixed.W)
+    outside = fixed.W < 0.02 * fixed.W.max(axis=0, keepdims=True)
+    assert np.all(adapted.W[outside] == 0)  # a template never grows outside its support
+
+
 def test_shipped_dictionary_covers_the_piano():
     d = load_dictionary()
     assert d.pitches == list(range(21, 109))
@@ -360,6 +415,19 @@ def test_transcribe_rejects_bad_audio_and_pitches():
         transcribe(np.ones(100), 22050, pitches=[10])
     with pytest.raises(ValueError, match="sr"):
         transcribe(np.ones(100), 0)
+
+
+@pytest.mark.parametrize("pitches, message", [
+    (60, "a sequence of MIDI numbers, got 60"),
+    (["C4"], "a sequence of MIDI numbers"),
+    ([], "non-empty"),
+    ([60, 60.5], "whole MIDI numbers, got \\[60, 60.5\\]"),
+    ([float("nan")], "whole MIDI numbers"),
+    ([20, 60, 109], r"piano keys, MIDI 21-108, got \[20, 60, 109\]"),
+])
+def test_transcribe_names_a_bad_pitch_set(pitches, message):
+    with pytest.raises(ValueError, match=message):
+        transcribe(np.ones(100), 22050, pitches=pitches)
 
 
 def test_transcribe_silence_warns_and_returns_nothing():
