@@ -86,7 +86,8 @@ def _check_factors(X: Any, W: Any, H: Any) -> tuple[np.ndarray, np.ndarray, np.n
 
 def _component_indices(k: ComponentIndex, R: int) -> np.ndarray:
     """Indices selected by ``k`` (int, slice, sequence of ints or boolean mask) out of R."""
-    if isinstance(k, bool):
+    # numpy would take these as indices of another kind (None adds an axis) or say "out of range"
+    if isinstance(k, (bool, np.bool_, str, bytes, float, np.floating)) or k is None or k is Ellipsis:
         raise ValueError(f"k must be a component index, slice or sequence of indices, got {k!r}")
     try:
         idx = np.arange(R)[k]

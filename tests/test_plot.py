@@ -188,3 +188,28 @@ def test_plot_activations_names_bad_input(kwargs, message):
     args = dict(A=np.ones((2, 5)), pitches=[60, 62], frame_rate=10.0) | kwargs
     with pytest.raises(ValueError, match=message):
         P.plot_activations(args.pop("A"), args.pop("pitches"), args.pop("frame_rate"), **args)
+
+
+_N = namedtuple("_N", "onset offset pitch")
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: P.plot_spectrogram(np.ones(5), sr=8000, hop_length=64), r"V must be 2-D, got shape \(5,\)"),
+    (lambda: P.plot_spectrogram(np.ones((0, 4)), sr=8000, hop_length=64), "V is empty"),
+    (lambda: P.plot_spectrogram(np.ones((5, 4)), sr=8000, hop_length=64, fmax=-1.0), "fmax must be a positive"),
+    (lambda: P.plot_nmf(np.ones((5, 4)), np.ones((5, 2)), np.ones((3, 4)), sr=8000, hop_length=64),
+     r"W has 2 components \(columns\) but H has 3 \(rows\)"),
+    (lambda: P.plot_cost({}), "cost is empty"),
+    (lambda: P.plot_cost({"KL": []}), r"cost\['KL'\] must be a non-empty 1-D sequence"),
+    (lambda: P.plot_pianoroll([_N(1.0, 0.5, 60)]), r"notes\[0\] has an invalid span or pitch"),
+])
+def test_bad_input_is_named(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+    plt.close("all")
+
+
+def test_plot_templates_title():
+    fig = P.plot_templates(np.ones((5, 2)), sr=8000, title="two combs")
+    assert fig.axes[0].get_title() == "two combs"
+    plt.close(fig)

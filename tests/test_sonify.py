@@ -226,3 +226,27 @@ def test_synthesize_notes_pitch_length_and_silence_outside_notes():
     assert synthesize_notes([], sr).shape == (round(0.1 * sr),)
     # Default duration covers the last note and its release.
     assert synthesize_notes([Note(0.0, 0.3, 60, 80)], sr).size == round(0.4 * sr)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: S.component_stft(np.ones(4, complex), np.ones((4, 1)), np.ones((1, 3)), 0),
+     r"X must be a 2-D STFT \(n_bins, n_frames\), got shape \(4,\)"),
+    (lambda: S.component_stft(np.ones((4, 3), complex), np.ones(4), np.ones((1, 3)), 0), "W and H must be 2-D"),
+    (lambda: S.component_stft(np.ones((4, 3), complex), np.ones((4, 1)), np.ones((1, 3)), "first"),
+     "k must be a component index, slice or sequence of indices, got 'first'"),
+    (lambda: S.component_signals(np.ones((4, 3), complex), np.ones((4, 1)), np.ones((1, 3)), eps=-1.0),
+     "eps must be a finite number >= 0, got -1.0"),
+    (lambda: S.listen(np.ones(10), sr=8000, peak=1.5), r"peak must be in \(0, 1\], got 1.5"),
+    (lambda: S.listen(np.ones(10), sr=8000, gain=float("inf")), "gain must be a positive finite number"),
+    (lambda: S.synthesize_notes([], 8000, n_harmonics=0), "n_harmonics and release must be positive, got 0"),
+])
+def test_bad_arguments_are_named(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_synthesize_notes_cuts_what_reaches_beyond_the_duration():
+    from amt_helpers.notes import Note
+
+    y = S.synthesize_notes([Note(0.1, 0.3, 69, 100), Note(0.6, 0.9, 72, 100)], 8000, duration=0.5)
+    assert y.size == 4000 and np.abs(y[800:2400]).max() > 0.1  # the first note, whole; the second, gone

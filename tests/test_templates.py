@@ -220,3 +220,20 @@ def test_score_informed_activations_unknown_pitch_and_validation():
         T.score_informed_activations([], [60], 10, 10.0, onset_tol=-0.1)
     with pytest.raises(ValueError, match="invalid span"):
         T.score_informed_activations([Note(1.0, 0.5, 60, 80)], [60], 10, 10.0)
+
+
+_Note = namedtuple("_Note", "onset offset pitch")
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: T.harmonic_template(60, SR, N_FFT, harmonic_weights=[]), "a callable or a non-empty 1-D array"),
+    (lambda: T.pitch_templates([60, float("nan")], SR, N_FFT), "pitches must be finite MIDI numbers"),
+    (lambda: T.harmonic_template([60, 64], SR, N_FFT), "takes one pitch; use pitch_templates"),
+    (lambda: T.pitch_templates([60], SR, N_FFT, harmonic_weights=lambda h: 0.0 * h), "leave the template of pitch 60"),
+    (lambda: T.score_informed_activations([], [], 10, 10.0), r"non-empty 1-D sequence, got shape \(0,\)"),
+    (lambda: T.score_informed_activations([_Note(0.0, 0.5, 60)], [60], 10, 10.0, value=0.0),
+     "value must be a positive number, got 0.0"),
+])
+def test_bad_arguments_are_named(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
