@@ -34,6 +34,7 @@ def test_empty_roundtrip(tmp_path):
         (Note(-1.0, 1.0, 60, 80), "before 0"),
         (Note(0.0, 1.0, 128, 80), "pitch 128"),
         (Note(0.0, float("nan"), 60, 80), "non-finite"),
+        (Note(0.0, 1.0, 60, 128), r"notes\[0\] has velocity 128, outside MIDI's 0-127"),
     ],
 )
 def test_validate_rejects(bad, match):
@@ -90,3 +91,9 @@ def test_whole_float_pitches_are_accepted_and_a_binary_csv_is_named(tmp_path):
     path.write_bytes(b"onset,offset,pitch\n\xff\xfe")
     with pytest.raises(ValueError, match="notes.csv is not a UTF-8 text file"):
         read_csv(path)
+
+
+def test_csv_blank_lines_are_skipped_and_velocity_defaults_to_80(tmp_path):
+    path = tmp_path / "n.csv"
+    path.write_text("onset,offset,pitch\n0.5,1.0,60\n\n0.0,0.4,64\n")
+    assert notes_mod.read_csv(path) == [Note(0.0, 0.4, 64, 80), Note(0.5, 1.0, 60, 80)]

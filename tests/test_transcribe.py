@@ -226,6 +226,11 @@ def test_empty_and_invalid_activations():
     for name in ("drop_accel_db", "drop_floor_db"):
         with pytest.raises(ValueError, match=name):
             _notes(np.ones((1, 10)), drop_db=8.0, **{name: float("nan")})
+    with pytest.raises(ValueError, match=r"H must be 2-D \(n_pitches, n_frames\), got shape \(10,\)"):
+        activations_to_notes(np.ones(10), [60], FR)
+    for name in ("onset_strength", "sustain"):
+        with pytest.raises(ValueError, match=rf"{name} has shape \(1, 9\), expected \(1, 10\)"):
+            activations_to_notes(np.ones((1, 10)), [60], FR, **{name: np.ones((1, 9))})
 
 
 def test_suppress_ghosts_removes_weak_octave_only():
