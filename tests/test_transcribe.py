@@ -322,6 +322,8 @@ def test_estimate_tuning_needs_sound_and_says_so():
         estimate_tuning()
     assert estimate_tuning(np.zeros(22050, np.float32), 22050) == 0.0  # silence: no peaks, no tuning
     assert estimate_tuning(magnitude=np.ones((2, 5))) == 0.0  # too few bins for a peak
+    hum = np.sin(2 * np.pi * 50 * np.arange(22050) / 22050).astype(np.float32)
+    assert estimate_tuning(hum, 22050) == 0.0  # its only peak lies below fmin (80 Hz)
 
 
 def test_spectrogram_is_the_filterbank_applied_to_the_stft_magnitude():
