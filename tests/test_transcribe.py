@@ -364,6 +364,13 @@ def test_learn_pitch_templates_recovers_an_attack_and_two_sustain_spectra():
     assert cosine.min() > 0.99, cosine
 
 
+def test_compute_activations_repr_and_a_bad_tuning():
+    act = compute_activations(_tone(60, 22050), 22050, pitches=[60, 64])
+    assert repr(act).startswith("Activations(V (") and "2 pitches" in repr(act)
+    with pytest.raises(ValueError, match="tuning must be a number of semitones within ±0.5, got 0.7"):
+        compute_activations(_tone(60, 22050), 22050, tuning=0.7)
+
+
 def test_compute_activations_with_adapted_templates_keeps_their_support():
     x = _tone(60, 22050)
     fixed = compute_activations(x, 22050, pitches=[60, 64])
