@@ -286,4 +286,4 @@ def istft(
 
 def frames_to_time(frames: np.ndarray | int, *, sr: int, hop_length: int = DEFAULT_HOP) -> np.ndarray | np.floating:
     """Times in seconds of frame indices (centre of each frame), as :func:`librosa.frames_to_time`."""
-    return librosa.frames_to_time(frames, sr=sr, hop_length=hop_length)
+    return librosa.frames_to_time(frames, sr=validate_sample_rate(sr, integer=False), hop_length=hop_length)

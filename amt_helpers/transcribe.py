@@ -597,6 +597,7 @@ def compute_activations(
         d = d.select(pitches)
     rep = d.rep
     x = validate_audio(x, name="x").astype(np.float32, copy=False)
+    sr = validate_sample_rate(sr)
     if tuning is not None and not (np.isfinite(tuning) and abs(tuning) <= 0.5):
         raise ValueError(f"tuning must be a number of semitones within ±0.5, got {tuning!r}")
     if sr != rep.sr:

@@ -168,7 +168,7 @@ def test_validate_sample_rate_names_the_bad_rate(sr):
 def test_every_function_that_takes_a_rate_follows_one_rule(tmp_path, tone):
     """The package's entry points accept 22050.0 where they accept 22050, and refuse 0 alike."""
     from amt_helpers import dictionary, plot, sonify, templates
-    from amt_helpers.transcribe import transcribe
+    from amt_helpers.transcribe import compute_activations, transcribe
 
     x, sr = tone
     assert audio.load(audio.write(tmp_path / "a.wav", x, float(sr)), sr=16000.0)[1] == 16000
@@ -180,6 +180,8 @@ def test_every_function_that_takes_a_rate_follows_one_rule(tmp_path, tone):
         lambda rate: sonify.listen(x, sr=rate),
         lambda rate: sonify.synthesize_notes([], rate, duration=0.1),
         lambda rate: transcribe(x, rate),
+        lambda rate: compute_activations(x, rate),
+        lambda rate: audio.frames_to_time(3, sr=rate),
         lambda rate: templates.harmonic_template(60, rate, 2048),
         lambda rate: dictionary.estimate_tuning(x, rate),
         lambda rate: plot.plot_spectrogram(np.ones((5, 4)), sr=rate, hop_length=512),
