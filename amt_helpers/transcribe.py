@@ -52,10 +52,11 @@ import dataclasses
 import math
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import librosa
 import numpy as np
+from scipy.ndimage import maximum_filter1d, uniform_filter1d
 
 try:  # installed with scikit-learn; only used to keep BLAS single-threaded
     from threadpoolctl import threadpool_limits
@@ -276,81 +277,129 @@ def activations_to_notes(
         raise ValueError("H must be finite and non-negative")
     frame_rate = _check_positive("frame_rate", frame_rate)
     threshold = _check_positive("threshold", threshold)
-    min_duration = _check_positive("min_duration", min_duration, allow_zero=True)
-    min_ioi = _check_positive("min_ioi", min_ioi, allow_zero=True)
-    offset_ratio = _check_positive("offset_ratio", offset_ratio, allow_zero=True)
-    offset_threshold = _check_positive("offset_threshold", offset_threshold, allow_zero=True)
-    offset_shift = _check_positive("offset_shift", offset_shift, allow_zero=True)
     onset_threshold = threshold if onset_threshold is None else _check_positive("onset_threshold", onset_threshold)
-    if quiet_threshold is not None:
-        quiet_threshold = _check_positive("quiet_threshold", quiet_threshold)
-    quiet_ratio = _check_positive("quiet_ratio", quiet_ratio, allow_zero=True)
-    restrike_ratio = _check_positive("restrike_ratio", restrike_ratio, allow_zero=True)
-    if drop_db is not None:
-        drop_db = _check_positive("drop_db", drop_db)
-    if drop_accel_db is not None:
-        drop_accel_db = _check_positive("drop_accel_db", drop_accel_db, allow_zero=True)
-    if drop_floor_db is not None:
-        drop_floor_db = _check_positive("drop_floor_db", drop_floor_db, allow_zero=True)
-    if not (isinstance(drop_floor_slope_db, (int, float, np.integer, np.floating)) and math.isfinite(drop_floor_slope_db)):
-        raise ValueError(f"drop_floor_slope_db must be a finite number, got {drop_floor_slope_db!r}")
+    min_duration, min_ioi, offset_ratio, offset_threshold, offset_shift, quiet_ratio, restrike_ratio, drop_range_db = (
+        _check_positive(name, value, allow_zero=True) for name, value in (
+            ("min_duration", min_duration), ("min_ioi", min_ioi), ("offset_ratio", offset_ratio),
+            ("offset_threshold", offset_threshold), ("offset_shift", offset_shift), ("quiet_ratio", quiet_ratio),
+            ("restrike_ratio", restrike_ratio), ("drop_range_db", drop_range_db)))
+    quiet_threshold, drop_db, drop_accel_db, drop_floor_db = (
+        None if value is None else _check_positive(name, value, allow_zero=zero_allowed)
+        for name, value, zero_allowed in (
+            ("quiet_threshold", quiet_threshold, False), ("drop_db", drop_db, False),
+            ("drop_accel_db", drop_accel_db, True), ("drop_floor_db", drop_floor_db, True)))
+    for name, value in (("drop_floor_slope_db", drop_floor_slope_db), ("time_offset", time_offset)):
+        if not (isinstance(value, (int, float, np.integer, np.floating)) and math.isfinite(value)):
+            raise ValueError(f"{name} must be a finite number, got {value!r}")
     for name, value in (("drop_frames", drop_frames), ("smooth_frames", smooth_frames),
                         ("bridge_frames", bridge_frames), ("quiet_frames", quiet_frames)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     if H.size == 0:
         return []
-
     scale = H.max() if normalize else 1.0
     if scale <= 0:
         return []
+
+    # 1.-2. Normalised activation, onset strength and sustain activation.
     A = H / scale
-
-    def _other(name, M):
-        M = np.asarray(M, dtype=float)
-        if M.shape != H.shape:
-            raise ValueError(f"{name} has shape {M.shape}, expected {H.shape}")
-        return M / scale
-
     if onset_strength is None:
         O = np.maximum(np.diff(A, axis=1, prepend=0.0), 0.0)
     else:
-        O = _other("onset_strength", onset_strength)
-    S = A if sustain is None else _other("sustain", sustain)
+        O = _scaled_like(H, onset_strength, scale, name="onset_strength")
+    S = A if sustain is None else _scaled_like(H, sustain, scale, name="sustain")
 
-    from scipy.ndimage import maximum_filter1d, uniform_filter1d
+    # 3. Onsets, and the two cues of step 5, for every key at once.
+    reach = maximum_filter1d(A, size=3, axis=1, origin=-1, mode="nearest")  # max(a[t:t+3])
+    is_onset = _onset_frames(A, O, reach, threshold=threshold, onset_threshold=onset_threshold,
+                             window=max(int(round(min_ioi * frame_rate)), 0), quiet_threshold=quiet_threshold,
+                             quiet_ratio=quiet_ratio, quiet_frames=int(quiet_frames), restrike_ratio=restrike_ratio)
+    cues = _decay_cues(S, drop_frames=int(drop_frames), smooth_frames=int(smooth_frames),
+                       bridge_frames=int(bridge_frames), drop_accel_db=drop_accel_db)
 
     n_frames = A.shape[1]
-    w = max(int(round(min_ioi * frame_rate)), 0)
-    # Peak picking, vectorised over all pitches: o[t] is the max of its window, and strictly
-    # larger than every earlier value in the window (so a plateau yields its first frame).
-    win_max = maximum_filter1d(O, size=2 * w + 1, axis=1, mode="constant", cval=0.0)
-    prev_max = np.full_like(O, -np.inf)
-    for k in range(1, w + 1):  # w is a handful of frames
-        np.maximum(prev_max[:, k:], O[:, :-k], out=prev_max[:, k:])
-    reach = maximum_filter1d(A, size=3, axis=1, origin=-1, mode="nearest")  # max(a[t:t+3])
+    notes = []
+    for r, p in enumerate(pitches):
+        onsets = np.flatnonzero(is_onset[r]).tolist()
+        for t0, limit in zip(onsets, onsets[1:] + [n_frames]):
+            tp = min(t0 + int(np.argmax(A[r, t0 : t0 + 3])), limit)
+            # 4. minimum length above the threshold
+            below = np.flatnonzero(A[r, tp:limit] < threshold)
+            te = tp + int(below[0]) if below.size else limit
+            if (te - t0) / frame_rate < min_duration - 1e-9:
+                continue
+            t1 = _end_frame(cues, r, p, t0, tp, limit, offset_ratio=offset_ratio,
+                            offset_threshold=offset_threshold, drop_db=drop_db, drop_range_db=drop_range_db,
+                            drop_floor_db=drop_floor_db, drop_floor_slope_db=drop_floor_slope_db)
+            notes.append(_timed_note(t0, t1, p, reach[r, t0], frame_rate=frame_rate, time_offset=time_offset,
+                                     offset_shift=offset_shift, min_duration=min_duration))
+    notes.sort(key=lambda n: (n.onset, n.pitch))
+    return notes
+
+
+def _scaled_like(H: np.ndarray, M, scale: float, *, name: str) -> np.ndarray:
+    """``M`` as a float array of ``H``'s shape, divided by ``H``'s normalisation ``scale``."""
+    M = np.asarray(M, dtype=float)
+    if M.shape != H.shape:
+        raise ValueError(f"{name} has shape {M.shape}, expected {H.shape}")
+    if not np.all(np.isfinite(M)) or (M.size and M.min() < 0):
+        raise ValueError(f"{name} must be finite and non-negative")
+    return M / scale
+
+
+def _lagged(M: np.ndarray, lags: int, reduce: np.ufunc, fill: float) -> np.ndarray:
+    """``reduce`` (``np.maximum`` or ``np.minimum``) of ``M[:, t - j]`` over ``j = 1 .. lags``, ``fill`` where none."""
+    out = np.full_like(M, fill)
+    for j in range(1, lags + 1):  # a handful of frames, each step vectorised over keys and frames
+        reduce(out[:, j:], M[:, :-j], out=out[:, j:])
+    return out
+
+
+def _onset_frames(A: np.ndarray, O: np.ndarray, reach: np.ndarray, *, threshold: float, onset_threshold: float,
+                  window: int, quiet_threshold: float | None, quiet_ratio: float, quiet_frames: int,
+                  restrike_ratio: float) -> np.ndarray:
+    """Step 3 of :func:`activations_to_notes` for every key at once.
+
+    ``A``, ``O`` and ``reach`` (shape (n_pitches, n_frames)) are the normalised activation, the
+    onset strength and ``max(A[:, t : t + 3])``; ``window`` is the peak-picking half-width in
+    frames. Returns a bool array of the same shape, True at onsets.
+    """
+    # o[t] must be the maximum of its window and larger than every earlier value in it, so that
+    # a plateau gives its first frame.
+    win_max = maximum_filter1d(O, size=2 * window + 1, axis=1, mode="constant", cval=0.0)
+    earlier_max = _lagged(O, window, np.maximum, -np.inf)
     strong = O >= onset_threshold
     if quiet_threshold is not None:
-        before = np.full_like(A, np.inf)  # min(a[t - quiet_frames : t]), zero before the start
-        for j in range(1, int(quiet_frames) + 1):  # a handful of frames
-            np.minimum(before[:, j:], A[:, :-j], out=before[:, j:])
-        before[:, : int(quiet_frames)] = 0.0
+        before = _lagged(A, quiet_frames, np.minimum, np.inf)
+        before[:, :quiet_frames] = 0.0  # frames before the start count as silent
         strong |= (O >= quiet_threshold) & (before < quiet_ratio * reach)
     if restrike_ratio > 0:
-        level_before = np.zeros_like(A)
-        level_before[:, 1:] = A[:, :-1]
-        strong &= O >= restrike_ratio * level_before
-    is_onset = strong & (O >= win_max) & (O > prev_max) & (reach >= threshold)
+        strong &= O >= restrike_ratio * _lagged(A, 1, np.maximum, 0.0)
+    return strong & (O >= win_max) & (O > earlier_max) & (reach >= threshold)
 
-    # Smoothed dB level of the sustain activation, for the decay tests.
+
+class _DecayCues(NamedTuple):
+    """What step 5 of :func:`activations_to_notes` reads, each of shape (n_pitches, n_frames)."""
+
+    S: np.ndarray  # sustain activation, bridged
+    L: np.ndarray  # its smoothed level in dB
+    drop: np.ndarray  # the smaller fall of L over the next k and the next 2k frames (dB, +inf near the end)
+    steeper: np.ndarray  # bool: that fall is steeper than the decay before (all True without drop_accel_db)
+    level_after: np.ndarray  # L 2k frames later (the last frame near the end)
+    k: int  # drop_frames
+
+
+def _decay_cues(S: np.ndarray, *, drop_frames: int, smooth_frames: int, bridge_frames: int,
+                drop_accel_db: float | None) -> _DecayCues:
+    """The decay and damper cues of step 5 of :func:`activations_to_notes`, for every key at once."""
     if bridge_frames > 1:
-        S = maximum_filter1d(S, size=int(bridge_frames), axis=1, mode="nearest")
+        S = maximum_filter1d(S, size=bridge_frames, axis=1, mode="nearest")
     L = 20 * np.log10(np.maximum(S, 1e-6))
     if smooth_frames > 1:
         L = uniform_filter1d(L, smooth_frames, axis=1, mode="nearest")
-    k = int(drop_frames)
+    n_frames, k = L.shape[1], drop_frames
     one, two = max(n_frames - k, 0), max(n_frames - 2 * k, 0)  # frames with k (2k) frames after them
-    drop = np.full_like(L, np.inf)  # the smaller fall over the next k and the next 2k frames
+    drop = np.full_like(L, np.inf)
     drop[:, :one] = L[:, n_frames - one:] - L[:, :one]
     later = np.full_like(L, np.inf)
     later[:, :two] = L[:, n_frames - two:] - L[:, :two]
@@ -362,45 +411,44 @@ def activations_to_notes(
         decay_before[:, k:] = np.minimum(L[:, k:] - L[:, :-k], 0.0)
         steeper = drop - decay_before < -drop_accel_db
     level_after = L[:, np.minimum(np.arange(n_frames) + 2 * k, n_frames - 1)]
+    return _DecayCues(S, L, drop, steeper, level_after, k)
 
-    notes = []
-    for r, p in enumerate(pitches):
-        onsets = np.flatnonzero(is_onset[r])
-        bounds = np.append(onsets[1:], n_frames)
-        for t0, limit in zip(onsets, bounds):
-            peak = reach[r, t0]
-            tp = min(t0 + int(np.argmax(A[r, t0 : t0 + 3])), limit)
-            # 4. minimum length above the threshold
-            below = np.flatnonzero(A[r, tp:limit] < threshold)
-            te = tp + int(below[0]) if below.size else limit
-            if (te - t0) / frame_rate < min_duration - 1e-9:
-                continue
-            # 5. offset: decay below a level, or a fast drop
-            ps = float(S[r, t0 : t0 + 3].max())
-            level_db = 20 * np.log10(max(offset_ratio * ps, 1e-6)) if offset_ratio > 0 else -np.inf
-            span = np.arange(min(tp + k, limit), limit)
-            decayed = (L[r, span] < level_db) | (S[r, span] < offset_threshold)
-            if drop_db is not None:
-                loud = L[r, span] >= 20 * np.log10(max(ps, 1e-6)) - drop_range_db
-                fell = (drop[r, span] < -drop_db) & loud & steeper[r, span]
-                if drop_floor_db is not None:
-                    floor_db = max(drop_floor_db + drop_floor_slope_db * (p - 60) / 12, 0.0)
-                    fell &= level_after[r, span] < 20 * np.log10(max(ps, 1e-6)) - floor_db
-            else:
-                fell = np.zeros(span.size, dtype=bool)
-            hit = np.flatnonzero(decayed | fell)
-            if hit.size == 0:
-                t1 = limit
-            else:
-                i = hit[0]
-                t1 = int(span[i]) if decayed[i] else min(int(span[i]) + k // 2, limit)
-            t1 = max(t1, t0 + 1)
-            onset = max(float(t0 / frame_rate + time_offset), 0.0)
-            offset = float(max(t1 / frame_rate + time_offset - offset_shift, onset + max(min_duration, 1e-3)))
-            velocity = int(np.clip(round(127 * math.sqrt(min(peak, 1.0))), 1, 127))
-            notes.append(Note(onset, offset, p, velocity))
-    notes.sort(key=lambda n: (n.onset, n.pitch))
-    return notes
+
+def _end_frame(cues: _DecayCues, r: int, pitch: int, t0: int, tp: int, limit: int, *, offset_ratio: float,
+               offset_threshold: float, drop_db: float | None, drop_range_db: float, drop_floor_db: float | None,
+               drop_floor_slope_db: float) -> int:
+    """Step 5 of :func:`activations_to_notes`: the end frame of row ``r``'s note from ``t0`` (peak at ``tp``).
+
+    The first frame from ``tp + k`` where the sustain activation has decayed or drops like
+    under a damper; ``limit`` (the key's next onset, or the end) at the latest.
+    """
+    S, L, k = cues.S, cues.L, cues.k
+    ps = float(S[r, t0 : t0 + 3].max())
+    peak_db = 20 * np.log10(max(ps, 1e-6))
+    level_db = 20 * np.log10(max(offset_ratio * ps, 1e-6)) if offset_ratio > 0 else -np.inf
+    span = np.arange(min(tp + k, limit), limit)
+    decayed = (L[r, span] < level_db) | (S[r, span] < offset_threshold)
+    fell = np.zeros(span.size, dtype=bool)
+    if drop_db is not None:
+        fell = (cues.drop[r, span] < -drop_db) & (L[r, span] >= peak_db - drop_range_db) & cues.steeper[r, span]
+        if drop_floor_db is not None:
+            floor_db = max(drop_floor_db + drop_floor_slope_db * (pitch - 60) / 12, 0.0)
+            fell &= cues.level_after[r, span] < peak_db - floor_db
+    hit = np.flatnonzero(decayed | fell)
+    if hit.size == 0:
+        return max(limit, t0 + 1)
+    i = hit[0]
+    t1 = int(span[i]) if decayed[i] else min(int(span[i]) + k // 2, limit)
+    return max(t1, t0 + 1)
+
+
+def _timed_note(t0: int, t1: int, pitch: int, peak: float, *, frame_rate: float, time_offset: float,
+                offset_shift: float, min_duration: float) -> Note:
+    """Step 6 of :func:`activations_to_notes`: frames ``[t0, t1)`` to seconds, the peak to a velocity."""
+    onset = max(float(t0 / frame_rate + time_offset), 0.0)
+    offset = float(max(t1 / frame_rate + time_offset - offset_shift, onset + max(min_duration, 1e-3)))
+    velocity = int(np.clip(round(127 * math.sqrt(min(peak, 1.0))), 1, 127))
+    return Note(onset, offset, pitch, velocity)
 
 
 def suppress_ghosts(
@@ -451,6 +499,9 @@ def suppress_ghosts(
     list of Note
         The kept notes, in the input order.
     """
+    for name, value in (("ratio", ratio), ("max_onset_gap", max_onset_gap), ("any_ratio", any_ratio),
+                        ("any_share", any_share)):
+        _check_positive(name, value, allow_zero=True)
     notes = list(notes)
     if not notes:
         return notes
@@ -1120,6 +1171,7 @@ def notes_from_activations(
     """
     if leak_share is not None:
         leak_share = _check_positive("leak_share", leak_share, allow_zero=True)
+    attack_weight = _check_positive("attack_weight", attack_weight, allow_zero=True)
     P = act.pitch_activation
     onset_strength = attack_weight * act.attack_activation + np.maximum(np.diff(P, axis=1, prepend=0.0), 0.0)
     sustain = np.maximum(P - act.attack_activation, 0.0)

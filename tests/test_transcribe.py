@@ -226,11 +226,19 @@ def test_empty_and_invalid_activations():
     for name in ("drop_accel_db", "drop_floor_db"):
         with pytest.raises(ValueError, match=name):
             _notes(np.ones((1, 10)), drop_db=8.0, **{name: float("nan")})
+    # Times and levels that would turn into NaN onsets or silently disable a test.
+    with pytest.raises(ValueError, match=r"time_offset must be a finite number, got nan"):
+        _notes(np.ones((1, 10)), time_offset=float("nan"))
+    with pytest.raises(ValueError, match=r"drop_range_db must be a finite number >= 0, got -1"):
+        _notes(np.ones((1, 10)), drop_range_db=-1)
     with pytest.raises(ValueError, match=r"H must be 2-D \(n_pitches, n_frames\), got shape \(10,\)"):
         activations_to_notes(np.ones(10), [60], FR)
     for name in ("onset_strength", "sustain"):
         with pytest.raises(ValueError, match=rf"{name} has shape \(1, 9\), expected \(1, 10\)"):
             activations_to_notes(np.ones((1, 10)), [60], FR, **{name: np.ones((1, 9))})
+        for bad in (np.nan, -1.0):
+            with pytest.raises(ValueError, match=f"{name} must be finite and non-negative"):
+                activations_to_notes(np.ones((1, 10)), [60], FR, **{name: np.full((1, 10), bad)})
 
 
 def test_suppress_ghosts_removes_weak_octave_only():
@@ -249,6 +257,9 @@ def test_suppress_ghosts_any_interval_leakage():
              Note(3.0, 4.0, 66, 30)]  # weak but alone
     assert [n.pitch for n in suppress_ghosts(notes, ratio=0.5, any_ratio=0.15)] == [60, 64, 66]
     assert len(suppress_ghosts(notes, ratio=0.5, any_ratio=0.0)) == 4
+    for name in ("ratio", "max_onset_gap", "any_ratio", "any_share"):
+        with pytest.raises(ValueError, match=rf"{name} must be a finite number >= 0, got nan"):
+            suppress_ghosts(notes, **{name: float("nan")})
 
 
 # --- representation and the shipped dictionary -------------------------------------------
@@ -299,6 +310,8 @@ def test_notes_from_activations_keeps_soft_notes_and_drops_leakage():
     assert [n.pitch for n in notes_from_activations(act, leak_share=1.01, **rule)] == [60]
     with pytest.raises(ValueError, match="leak_share"):
         notes_from_activations(act, leak_share=-1.0, **rule)
+    with pytest.raises(ValueError, match="attack_weight must be a finite number >= 0, got -1"):
+        notes_from_activations(act, attack_weight=-1, **rule)
 
 
 def test_filterbank_shape_independent_of_tuning_and_rows_sum_to_one():
