@@ -2,7 +2,7 @@
 
 The pipeline of :func:`transcribe`:
 
-1. **Representation.** The audio is resampled to 22 050 Hz, its tuning relative to A4 = 440 Hz
+1. **Representation.** The audio's DC offset is removed, it is resampled to 22 050 Hz, its tuning relative to A4 = 440 Hz
    is estimated (:func:`amt_helpers.dictionary.estimate_tuning`), and a log-frequency magnitude
    spectrogram ``V`` (n_bands × n_frames) is computed with filter centres moved by that tuning,
    so the templates fit a piano tuned slightly sharp or flat.
@@ -647,7 +647,7 @@ def compute_activations(
     if pitches is not None:
         d = d.select(pitches)
     rep = d.rep
-    x = validate_audio(x, name="x").astype(np.float32, copy=False)
+    x = _without_dc(validate_audio(x, name="x")).astype(np.float32, copy=False)
     sr = validate_sample_rate(sr)
     if tuning is not None and not (np.isfinite(tuning) and abs(tuning) <= 0.5):
         raise ValueError(f"tuning must be a number of semitones within ±0.5, got {tuning!r}")
@@ -672,6 +672,12 @@ def compute_activations(
             W, H = res.W, res.H
             cost = np.concatenate([cost, res.cost[1:]])
     return _read_out(V, W, H, d.pitch, d.kind, frame_rate=rep.frame_rate, tuning=float(tuning), cost=cost)
+
+
+def _without_dc(x: np.ndarray) -> np.ndarray:
+    """``x`` minus its mean. A DC offset is not music, but the centred STFT's zero padding turns
+    it into a step at each end of the signal: a click that lights up the lowest keys."""
+    return x - x.mean(dtype=np.float64).astype(x.dtype)
 
 
 def key_activations(W: np.ndarray, H: np.ndarray, template_pitch: Sequence[int],
@@ -1096,10 +1102,12 @@ def transcribe(
                  refine_iter=refine_iter, refine_mix=refine_mix)
     opt = default_options(informed=pitches is not None, preset=preset)
     opt.update({k: v for k, v in given.items() if v is not None})
-    peak_db = 20 * math.log10(max(float(np.max(np.abs(x))), 1e-12))
+    peak_db = 20 * math.log10(max(float(np.max(np.abs(_without_dc(x)))), 1e-12))
     if peak_db < SILENCE_DBFS:
-        warnings.warn(f"the audio is silent (peak {peak_db:.0f} dBFS, below {SILENCE_DBFS:.0f} dBFS): no notes",
-                      UserWarning, stacklevel=2)
+        dc = float(np.mean(x, dtype=np.float64))
+        dc_note = f" once its DC offset of {dc:+.3g} is removed" if abs(dc) >= 10 ** (SILENCE_DBFS / 20) else ""
+        warnings.warn(f"the audio is silent (peak {max(peak_db, -200):.0f} dBFS{dc_note}, below {SILENCE_DBFS:.0f} "
+                      "dBFS): no notes", UserWarning, stacklevel=2)
         return []
     act = transcription_model(x, sr, opt, pitches=pitches, dictionary=dictionary, tuning=tuning,
                               restrict_templates=restrict_templates)

@@ -711,3 +711,12 @@ def test_dither_and_faint_hiss_are_silence_not_notes():
             assert transcribe(x, 22050) == []
     quiet_tone = 10 ** (-40 / 20) * _tone(69, 22050)  # a real note 40 dB down is still a note
     assert [n.pitch for n in transcribe(quiet_tone, 22050)] == [69]
+
+
+def test_a_dc_offset_is_neither_notes_nor_sound():
+    # Without removing it, the STFT's zero padding turns a DC offset into a click at each end of
+    # the signal, and the click into notes on the lowest keys (7 from this one second).
+    with pytest.warns(UserWarning, match=r"silent .peak -200 dBFS once its DC offset of \+0.3 is removed"):
+        assert transcribe(np.full(22050, 0.3, dtype=np.float32), 22050) == []
+    tone = _tone(69, 22050)
+    assert transcribe(tone + np.float32(0.2), 22050) == transcribe(tone, 22050)
