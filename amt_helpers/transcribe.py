@@ -2,9 +2,9 @@
 
 The pipeline of :func:`transcribe`:
 
-1. **Representation.** The audio's DC offset is removed, it is resampled to 22 050 Hz, its tuning relative to A4 = 440 Hz
-   is estimated (:func:`amt_helpers.dictionary.estimate_tuning`), and a log-frequency magnitude
-   spectrogram ``V`` (n_bands × n_frames) is computed with filter centres moved by that tuning,
+1. **Representation.** The audio's DC offset is removed, it is resampled to 22 050 Hz, its
+   tuning relative to A4 = 440 Hz is estimated (:func:`amt_helpers.dictionary.estimate_tuning`),
+   and a log-frequency magnitude spectrogram ``V`` (n_bands × n_frames) is computed with filter centres moved by that tuning,
    so the templates fit a piano tuned slightly sharp or flat.
 2. **Activations.** ``V ≈ W H`` with the learned piano dictionary ``W`` (n_bands × R, one attack
    and a few sustain templates per key; :mod:`amt_helpers.dictionary`) held fixed and ``H``
