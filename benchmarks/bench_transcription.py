@@ -132,39 +132,72 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--split", default="test", choices=["val", "test"])
     parser.add_argument("--methods", default="seed,seed_blind,informed,informed_restrict,blind,basic_pitch")
-    parser.add_argument("--pianos", default=None, help="comma-separated pianos (default: all of the split)")
+    parser.add_argument("--pianos", default=None,
+                        help="comma-separated pianos (default: all of the split; none: only --examples)")
     parser.add_argument("--conditions", default=",".join(make_eval_set.CONDITIONS))
     parser.add_argument("--examples", action="store_true", help="also the shipped examples (one row for the SoundFont ones, one per recorded piano)")
     parser.add_argument("--per-piece", action="store_true", help="print one line per clip")
     parser.add_argument("--set", action="append", metavar="KEY=VALUE",
                         help="override a transcribe() option, e.g. --set threshold=0.06 or --set preset=acoustic")
     args = parser.parse_args(argv)
-    options = parse_options(args.set)
-    methods = args.methods.split(",")
+    methods = available_methods(args.methods.split(","))
+    items = select_items(args.split, args.conditions.split(","), args.pianos, args.examples)
+    if not items and args.pianos == "none":
+        parser.error("--pianos none selects no clip: add --examples")
+    if not items:
+        split = [c for c in make_eval_set.load_index() if c["split"] == args.split]
+        parser.error(f"no clip of the {args.split} split matches --pianos {args.pianos} --conditions {args.conditions}; "
+                     f"it has pianos {','.join(sorted({c['piano'] for c in split}))} and conditions "
+                     f"{','.join(sorted({c['condition'] for c in split}))}")
+    results, cpu, seconds = score_items(items, methods, parse_options(args.set), per_piece=args.per_piece)
+    print_means(results, methods, args.split)
+    print(f"\nCPU real-time factor (process_time / audio duration) over {seconds:.0f} s of audio:")
+    for method in methods:
+        print(f"  {method:12s} {cpu[method] / seconds:.4f}  ({60 * cpu[method] / seconds:.2f} s CPU per 60 s)")
+    speed_60s(items)
+    return 0
+
+
+def available_methods(methods: list[str]) -> list[str]:
+    """The methods asked for, without Basic Pitch when it is not installed (it is optional)."""
     if "basic_pitch" in methods:
         try:
             import basic_pitch  # noqa: F401
         except ImportError:
             print("basic_pitch not installed: skipped (pip install basic-pitch in a separate venv)")
-            methods.remove("basic_pitch")
+            return [m for m in methods if m != "basic_pitch"]
+    return methods
 
-    clips = [c for c in make_eval_set.load_index() if c["split"] == args.split
-             and c["condition"] in args.conditions.split(",")
-             and (args.pianos is None or c["piano"] in args.pianos.split(","))]
+
+def select_items(split: str, conditions: list[str], pianos: str | None, examples: bool) -> list[tuple]:
+    """The clips to score: (piano, condition, piece, audio path, loader of (x, sr, ref))."""
+    import make_eval_set
+
+    index = [] if pianos == "none" else make_eval_set.load_index()  # none: the examples need no eval set
+    clips = [c for c in index if c["split"] == split and c["condition"] in conditions
+             and (pianos is None or c["piano"] in pianos.split(","))]
     items = [(c["piano"], c["condition"], c["piece"], make_eval_set.OUT / c["audio"],
               lambda c=c: make_eval_set.load_clip(c)) for c in clips]
-    if args.examples:
+    if examples:
         from amt_helpers.data import SOUNDFONT_PIANO, example_names, example_path, example_piano, load_example
 
         def label(name):  # the SoundFont examples, and one row per recorded piano
             return "examples" if example_piano(name) == SOUNDFONT_PIANO else f"examples_{example_piano(name)}"
 
         items += [(label(n), "dry", n, example_path(n), lambda n=n: load_example(n)) for n in example_names()]
+    return items
 
-    results = defaultdict(list)  # (method, piano, condition) -> list of metric dicts
+
+def score_items(items, methods, options, *, per_piece: bool):
+    """Transcribe every clip with every method and score it.
+
+    Returns the metric dicts by (method, piano, condition), the CPU seconds by method, and the
+    seconds of audio.
+    """
+    results = defaultdict(list)
     cpu = defaultdict(float)
     seconds = 0.0
-    if args.per_piece:
+    if per_piece:
         print(f"{'method':12s} {'piano':14s} {'condition':10s} {'piece':21s} {'noteF':>6s} {'+offF':>6s} {'frameF':>6s}")
     for piano, condition, piece, path, load in items:
         x, sr, ref = load()
@@ -177,33 +210,31 @@ def main(argv=None) -> int:
             cpu[method] += time.process_time() - t0
             m = evaluate(ref, est)
             results[(method, piano, condition)].append(m)
-            if args.per_piece:
+            if per_piece:
                 print(f"{method:12s} {piano:14s} {condition:10s} {piece:21s} "
                       + " ".join(f"{m[k]:6.3f}" for k in METRICS), flush=True)
+    return results, cpu, seconds
+
+
+def print_means(results, methods, split: str) -> None:
+    """One row per method and piano: the means per condition, dry and recording-like."""
+    import make_eval_set
 
     def mean(ms):
-        return [float(np.mean([m[k] for m in ms])) for k in METRICS] if ms else [float("nan")] * 3
+        return "/".join(f"{v:.3f}" for v in ([float(np.mean([m[k] for m in ms])) for k in METRICS] if ms
+                                             else [float("nan")] * 3))
 
     pianos = sorted({p for _, p, _ in results})
-    conditions = [c for c in (*make_eval_set.CONDITIONS,) if any(c == k[2] for k in results)]
-    print(f"\nmeans over pieces: note F / note F with offsets / frame F ({args.split} split)")
+    conditions = [c for c in make_eval_set.CONDITIONS if any(c == k[2] for k in results)]
+    print(f"\nmeans over pieces: note F / note F with offsets / frame F ({split} split)")
     print(f"{'method':12s} {'piano':14s} " + " ".join(f"{c:>20s}" for c in conditions)
           + f" {'dry':>20s} {'recording-like':>20s}")
     for method in methods:
         for piano in pianos:
-            row = []
-            for c in conditions:
-                row.append("/".join(f"{v:.3f}" for v in mean(results[(method, piano, c)])))
-            dry = mean(results[(method, piano, "dry")])
-            rec = mean([m for c in RECORDING_LIKE for m in results[(method, piano, c)]])
-            print(f"{method:12s} {piano:14s} " + " ".join(f"{r:>20s}" for r in row)
-                  + f" {'/'.join(f'{v:.3f}' for v in dry):>20s} {'/'.join(f'{v:.3f}' for v in rec):>20s}")
-    print(f"\nCPU real-time factor (process_time / audio duration) over {seconds:.0f} s of audio:")
-    for method in methods:
-        print(f"  {method:12s} {cpu[method] / seconds:.4f}  ({60 * cpu[method] / seconds:.2f} s CPU per 60 s)")
-    if items:
-        speed_60s(items)
-    return 0
+            row = [mean(results[(method, piano, c)]) for c in conditions]
+            row.append(mean(results[(method, piano, "dry")]))
+            row.append(mean([m for c in RECORDING_LIKE for m in results[(method, piano, c)]]))
+            print(f"{method:12s} {piano:14s} " + " ".join(f"{r:>20s}" for r in row))
 
 
 def speed_60s(items) -> None:
@@ -217,7 +248,10 @@ def speed_60s(items) -> None:
         total += x.size / sr
         if total >= 60:
             break
-    x = np.concatenate(parts)[: 60 * 22050]
+    if not parts:
+        print("\nno clip at 22 050 Hz: the 60-s speed test is skipped")
+        return
+    x = np.resize(np.concatenate(parts), 60 * 22050)  # repeated if the clips are shorter
     transcribe(x[: 22050], 22050)  # warm-up: imports and caches, as in a long-running session
     times = []
     with threadpool_limits(limits=1):  # every BLAS call on one thread: CPU time that does work
