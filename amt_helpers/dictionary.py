@@ -90,7 +90,8 @@ class Representation:
     bins_per_semitone : int
         Filters per semitone of the log-frequency bank.
     fmin, fmax : float
-        Lowest and highest filter centre in Hz.
+        Range of the grid of filter centres in Hz (at the low end, where centres merge, the
+        first band's centre lies up to one FFT bin above ``fmin``; see :func:`log_filterbank`).
     """
 
     sr: int = 22050
@@ -113,10 +114,14 @@ def log_filterbank(rep: Representation = Representation(), *, tuning: float = 0.
     """Triangular log-frequency filterbank mapping STFT magnitudes to ``bins_per_semitone`` per semitone.
 
     Filter centres are at MIDI pitches ``hz_to_midi(fmin) + tuning + k / bins_per_semitone``
-    (``k = 0, 1, ...`` up to ``fmax``), placed at fractional FFT bins; centres that round to
-    the same FFT bin are merged (as in madmom's ``LogarithmicFilterbank``), so at the low end,
-    where a semitone is narrower than an FFT bin, the bank degenerates gracefully into the
-    linear bins. Each filter is a triangle from the previous centre bin to the next one, with
+    (``k = 0, 1, ...`` up to ``fmax``), placed at fractional FFT bins. Of centres that round to
+    the same FFT bin only the first is kept (the idea of madmom's ``LogarithmicFilterbank``,
+    which however centres a merged filter on its FFT bin), so at the low end, where a third of
+    a semitone is narrower than an FFT bin (below about 280 Hz with the defaults), there is one
+    band per FFT bin, centred just above the midpoint between two bins: such a band averages
+    two neighbouring bins about equally (the lowest, 29.8 Hz, takes bins 5 and 6 at 0.47 and
+    0.53). The dictionary was learned in this representation, so it is consistent; it is not
+    the finest the STFT allows down there. Each filter is a triangle from the previous centre bin to the next one, with
     unit area (so that a filter's output is a weighted *average*, independent of its width).
 
     Parameters

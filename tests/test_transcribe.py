@@ -1,5 +1,7 @@
 """The note rule on hand-made activations (exact notes), ghost suppression, and transcribe()."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -700,6 +702,28 @@ def test_refine_mask_finds_the_frames_the_note_rule_found_despite_its_time_shift
     assert np.flatnonzero(mask[0]).tolist() == list(range(8, 13))  # attack: 2 frames before to 3 after the onset
     assert np.flatnonzero(mask[1]).tolist() == list(range(8, 29))  # sustain: to 4 frames after the end
     assert not mask[2].any()  # another key's template
+
+
+def test_a_note_in_the_first_frame_maps_back_to_the_first_frame(monkeypatch):
+    from amt_helpers.transcribe import _note_mask
+
+    # With a negative time_offset, frames 0 and 1 of a 43-frames-per-second model give onsets
+    # 0 s (clipped) and 0.0112 s; undoing the shift must give frames 0 and 1, not 1 and 1.
+    fr, shift = 22050 / 512, -0.012
+    H = np.zeros((2, 30))
+    H[0, 0:12] = 1.0
+    H[1, 1:12] = 1.0
+    notes = activations_to_notes(H, [60, 64], fr, threshold=0.1, time_offset=shift, drop_db=None)
+    assert [n.onset for n in notes] == [0.0, pytest.approx(1 / fr + shift)]
+    mask = _note_mask(np.array([60, 64]), np.array([0, 0]), 30, fr, notes, attack_frames=3, margin_frames=0,
+                      release_frames=0, time_offset=shift, offset_shift=0.0)
+    assert np.flatnonzero(mask[0]).tolist() == [0, 1, 2] and np.flatnonzero(mask[1]).tolist() == [1, 2, 3]
+    share = np.zeros((2, 30))
+    share[0, 0] = share[1, 4] = 1.0  # key 60 explains its bands in frame 0 only, key 64 in frame 4 only
+    act = dataclasses.replace(_model(np.eye(2), H, [60, 64]), frame_rate=fr)
+    monkeypatch.setattr(Activations, "key_share", lambda self: share)
+    # four frames from the onset frame: 0-3 for key 60, 1-4 for key 64
+    assert note_shares(act, notes, shift).tolist() == [1.0, 1.0]
 
 
 def test_dither_and_faint_hiss_are_silence_not_notes():
