@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,22 +42,53 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     FileNotFoundError
         If the destination's folder does not exist.
     """
-    dest = Path(path)
-    folder = dest.parent if str(dest.parent) else Path(".")
-    if not folder.is_dir():
-        raise FileNotFoundError(f"cannot write {dest}: folder {folder} does not exist")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=dest.suffix, dir=folder)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with atomic_paths(path) as (tmp,):
         yield tmp
-        # mkstemp creates the file private (0600); give it the permissions a plain open() would.
-        os.chmod(tmp, 0o666 & ~_UMASK)
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, dest)
+
+
+@contextlib.contextmanager
+def atomic_paths(*paths: str | os.PathLike[str]) -> Iterator[list[Path]]:
+    """:func:`atomic_path` for several files that belong together: all are replaced, or none.
+
+    One temporary path per destination is yielded; only when the block has written every one of
+    them completely do they replace their destinations. If the block fails, no destination is
+    touched. (The replacements themselves are one :func:`os.replace` each, which fails only on
+    a file-system error, not for lack of space.)
+    """
+    dests = [Path(p) for p in paths]
+    for dest in dests:
+        folder = dest.parent if str(dest.parent) else Path(".")
+        if not folder.is_dir():
+            raise FileNotFoundError(f"cannot write {dest}: folder {folder} does not exist")
+    tmps: list[Path] = []
+    try:
+        for dest in dests:
+            # A short fixed prefix, so that any name the file system accepts for the
+            # destination also fits the temporary file.
+            fd, tmp_name = tempfile.mkstemp(prefix=".amt-", suffix=dest.suffix, dir=dest.parent)
+            os.close(fd)
+            tmps.append(Path(tmp_name))
+        yield tmps
+        for dest, tmp in zip(dests, tmps):
+            os.chmod(tmp, _mode_for(dest))
+            with open(tmp, "rb+") as handle:
+                os.fsync(handle.fileno())
+        for dest, tmp in zip(dests, tmps):
+            os.replace(tmp, dest)
     finally:
-        tmp.unlink(missing_ok=True)
+        for tmp in tmps:
+            tmp.unlink(missing_ok=True)
+
+
+def _mode_for(dest: Path) -> int:
+    """The permissions a plain ``open(dest, "w")`` would leave: the existing file's, else 0666 - umask.
+
+    (mkstemp creates its file private, 0600.)
+    """
+    try:
+        return stat.S_IMODE(dest.stat().st_mode)
+    except FileNotFoundError:
+        return 0o666 & ~_UMASK
 
 
 def sha256(path: str | os.PathLike[str]) -> str:

@@ -9,7 +9,9 @@ Exit status: 0 on success, 2 for bad input (the one-line message on standard err
 problem: a missing or unreadable file, an unknown extension, empty or NaN audio, a missing
 output folder, malformed ``--pitches``). Silent audio is not an error: it gives a valid MIDI
 file without notes, a warning, and status 0. Output files are written atomically: a reader sees
-the previous file or the complete new one, never half a file. Status 1, with one line, means
+the previous file or the complete new one, never half a file; with ``--csv``, both files are
+replaced or neither. A file that cannot be written (a full disk, no permission) is reported in
+one line, status 2. Status 1, with one line, means
 the installation is broken: the piano dictionary is missing or unreadable.
 """
 
@@ -72,14 +74,18 @@ def _output_path(path: str, extensions: tuple[str, ...], option: str) -> Path:
     folder = out.parent if str(out.parent) else Path(".")
     if not folder.is_dir():
         raise UsageError(f"{option} {path}: output folder {folder} does not exist")
-    if out.is_dir():
+    try:
+        is_folder = out.is_dir()
+    except OSError as err:  # e.g. a name longer than the file system allows
+        raise UsageError(f"{option} {path}: {err.strerror or err}") from None
+    if is_folder:
         raise UsageError(f"{option} {path} is a folder")
     return out
 
 
 def cmd_transcribe(args) -> int:
     from amt_helpers import audio
-    from amt_helpers.notes import write_csv, write_midi
+    from amt_helpers.notes import write_note_files
 
     src = Path(args.audio)
     if src.suffix.lower() not in audio.AUDIO_EXTENSIONS:
@@ -115,9 +121,12 @@ def cmd_transcribe(args) -> int:
     for w in caught:
         if issubclass(w.category, UserWarning):
             print(f"amt transcribe: warning: {src}: {w.message}", file=sys.stderr)
-    write_midi(midi_out, notes)
-    if csv_out is not None:
-        write_csv(csv_out, notes)
+    outputs = [midi_out] + ([csv_out] if csv_out is not None else [])
+    try:  # both files, or neither: an existing MIDI file is not replaced if the CSV cannot be written
+        write_note_files(notes, *outputs)
+    except OSError as err:
+        raise UsageError(f"cannot write {' and '.join(map(str, outputs))}: {err.strerror or err}; "
+                         "nothing was written") from None
     if not args.quiet:
         dur = x.size / sr
         print(f"{len(notes)} notes from {dur:.1f} s of audio -> {midi_out}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -17,10 +18,13 @@ from typing import NamedTuple
 import numpy as np
 import pretty_midi
 
-from amt_helpers._atomic import atomic_path
+from amt_helpers._atomic import atomic_path, atomic_paths
 
 CSV_HEADER = ("onset", "offset", "pitch", "velocity")
 NOTE_EXTENSIONS = (".mid", ".midi", ".csv")
+#: Duration of one MIDI tick as written here: pretty_midi's 220 ticks per beat at 120 beats per
+#: minute, 1/440 s (2.27 ms). MIDI files store times in ticks; CSV files to the microsecond.
+MIDI_TICK = 60.0 / (120 * 220)
 
 
 class Note(NamedTuple):
@@ -32,7 +36,7 @@ class Note(NamedTuple):
     velocity: int = 80
 
 
-def validate_notes(notes: Iterable[Note], *, name: str = "notes") -> list[Note]:
+def validate_notes(notes: Iterable[Sequence[float]], *, name: str = "notes") -> list[Note]:
     """Return ``notes`` as a list of :class:`Note` sorted by onset then pitch.
 
     Raises
@@ -85,15 +89,47 @@ def pitch_set(notes: Iterable[Note]) -> list[int]:
 
 
 def notes_to_midi(notes: Iterable[Note], *, program: int = 0) -> pretty_midi.PrettyMIDI:
-    """A one-track :class:`pretty_midi.PrettyMIDI` (General MIDI program 0: acoustic grand)."""
+    """A one-track :class:`pretty_midi.PrettyMIDI` (General MIDI program 0: acoustic grand).
+
+    A MIDI key is either down or up, so two notes of one pitch cannot overlap in a MIDI file:
+    a note that is still sounding when its key starts again is ended at that onset (with a
+    :class:`UserWarning` that counts them), and of two notes of one pitch with the same onset
+    only the longer is kept. Times are written in ticks of :data:`MIDI_TICK` (1/440 s); a note
+    shorter than one tick is lengthened to one, so that no note vanishes.
+    """
+    if isinstance(program, bool) or not isinstance(program, (int, np.integer)) or not 0 <= program <= 127:
+        raise ValueError(f"program must be a General MIDI program number 0-127, got {program!r}")
+    kept, cut = _one_key_down_at_a_time(validate_notes(notes))
+    if cut:
+        warnings.warn(f"{cut} note(s) overlapped a later note of the same pitch: ended at its onset (or dropped "
+                      "when both start together), since a MIDI key cannot be down twice", UserWarning, stacklevel=2)
     midi = pretty_midi.PrettyMIDI()
-    piano = pretty_midi.Instrument(program=program, name="piano")
+    piano = pretty_midi.Instrument(program=int(program), name="piano")
     piano.notes = [
-        pretty_midi.Note(velocity=max(1, n.velocity), pitch=n.pitch, start=n.onset, end=n.offset)
-        for n in validate_notes(notes)
+        pretty_midi.Note(velocity=max(1, n.velocity), pitch=n.pitch, start=n.onset,
+                         end=max(n.offset, n.onset + MIDI_TICK))
+        for n in kept
     ]
     midi.instruments.append(piano)
     return midi
+
+
+def _one_key_down_at_a_time(notes: list[Note]) -> tuple[list[Note], int]:
+    """``notes`` (sorted by onset) with every note of a pitch ended at the next onset of that
+    pitch, and of notes of one pitch with the same onset only the longest; and how many changed."""
+    kept: list[Note] = []
+    last: dict[int, int] = {}  # pitch -> index in kept of its latest note
+    changed = 0
+    for note in sorted(notes, key=lambda n: (n.onset, n.pitch, -n.offset)):
+        i = last.get(note.pitch)
+        if i is not None and kept[i].offset > note.onset:
+            changed += 1
+            if kept[i].onset == note.onset:  # the longer one, sorted first, stays
+                continue
+            kept[i] = kept[i]._replace(offset=note.onset)
+        last[note.pitch] = len(kept)
+        kept.append(note)
+    return kept, changed
 
 
 def midi_to_notes(midi: pretty_midi.PrettyMIDI) -> list[Note]:
@@ -108,7 +144,11 @@ def midi_to_notes(midi: pretty_midi.PrettyMIDI) -> list[Note]:
 
 
 def write_midi(path: str | os.PathLike[str], notes: Iterable[Note]) -> Path:
-    """Write ``notes`` to a Standard MIDI file, atomically. Returns ``path``."""
+    """Write ``notes`` to a Standard MIDI file, atomically. Returns ``path``.
+
+    Times are rounded to MIDI ticks (:data:`MIDI_TICK`, 1/440 s); overlapping notes of one
+    pitch are ended at the next onset (see :func:`notes_to_midi`).
+    """
     midi = notes_to_midi(notes)
     path = Path(path)
     with atomic_path(path) as tmp:
@@ -127,15 +167,32 @@ def read_midi(path: str | os.PathLike[str]) -> list[Note]:
 
 
 def write_csv(path: str | os.PathLike[str], notes: Iterable[Note]) -> Path:
-    """Write ``notes`` as CSV with the header ``onset,offset,pitch,velocity``, atomically."""
+    """Write ``notes`` as CSV with the header ``onset,offset,pitch,velocity``, atomically.
+
+    Times are written to the microsecond.
+
+    Raises
+    ------
+    ValueError
+        For invalid notes (:func:`validate_notes`), and for a note shorter than a microsecond,
+        which would be written with its offset equal to its onset (and then not read back).
+    """
     notes = validate_notes(notes)
     path = Path(path)
     with atomic_path(path) as tmp:
-        with open(tmp, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(CSV_HEADER)
-            writer.writerows((f"{n.onset:.6f}", f"{n.offset:.6f}", n.pitch, n.velocity) for n in notes)
+        _write_csv_to(tmp, notes)
     return path
+
+
+def _write_csv_to(path: Path, notes: list[Note]) -> None:
+    rows = [(f"{n.onset:.6f}", f"{n.offset:.6f}", n.pitch, n.velocity) for n in notes]
+    for note, row in zip(notes, rows):
+        if row[0] == row[1]:
+            raise ValueError(f"{note} is shorter than a microsecond, the CSV format's time resolution")
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(CSV_HEADER)
+        writer.writerows(rows)
 
 
 def read_csv(path: str | os.PathLike[str]) -> list[Note]:
@@ -153,13 +210,15 @@ def read_csv(path: str | os.PathLike[str]) -> list[Note]:
             for line_no, row in enumerate(reader, start=2):
                 if not row:
                     continue
-                try:
-                    rows.append(Note(float(row[0]), float(row[1]), int(row[2]), int(row[3]) if len(row) > 3 else 80))
-                except (ValueError, IndexError) as err:
+                try:  # whole numbers may be written 60.0 (spreadsheets, pandas); validate_notes checks
+                    rows.append(tuple(float(v) for v in row[:4]) + ((80.0,) if len(row) == 3 else ()))
+                except ValueError as err:
                     raise ValueError(f"{path}, line {line_no}: cannot parse {row!r} as a note") from err
+                if len(row) < 3:
+                    raise ValueError(f"{path}, line {line_no}: cannot parse {row!r} as a note (too few fields)")
     except UnicodeDecodeError as err:
         raise ValueError(f"{path} is not a UTF-8 text file: {err.reason} at byte {err.start}") from err
-    return validate_notes(rows, name=str(path))
+    return validate_notes(rows, name=f"{path} row")
 
 
 def read_notes(path: str | os.PathLike[str]) -> list[Note]:
@@ -174,12 +233,36 @@ def read_notes(path: str | os.PathLike[str]) -> list[Note]:
 
 def write_notes(path: str | os.PathLike[str], notes: Iterable[Note]) -> Path:
     """Write notes to a ``.mid``/``.midi`` or ``.csv`` file, by extension, atomically."""
-    suffix = Path(path).suffix.lower()
-    if suffix in (".mid", ".midi"):
-        return write_midi(path, notes)
-    if suffix == ".csv":
-        return write_csv(path, notes)
-    raise ValueError(f"{path}: unknown note file extension {suffix!r}; use one of {', '.join(NOTE_EXTENSIONS)}")
+    return write_note_files(notes, path)[0]
+
+
+def write_note_files(notes: Iterable[Note], *paths: str | os.PathLike[str]) -> list[Path]:
+    """Write the same notes to several ``.mid``/``.midi``/``.csv`` files: all of them, or none.
+
+    Every file is written completely to a temporary file first; only then do they replace the
+    destinations (:func:`amt_helpers._atomic.atomic_paths`), so a failure (a bad note, a full
+    disk) leaves every existing file as it was.
+
+    Returns
+    -------
+    list of Path
+        ``paths``, as paths.
+    """
+    notes = validate_notes(notes)
+    dests = [Path(p) for p in paths]
+    for dest in dests:
+        if dest.suffix.lower() not in NOTE_EXTENSIONS:
+            raise ValueError(f"{dest}: unknown note file extension {dest.suffix.lower()!r}; "
+                             f"use one of {', '.join(NOTE_EXTENSIONS)}")
+    midi = notes_to_midi(notes) if any(d.suffix.lower() != ".csv" for d in dests) else None
+    with atomic_paths(*dests) as tmps:
+        for dest, tmp in zip(dests, tmps):
+            if dest.suffix.lower() == ".csv":
+                _write_csv_to(tmp, notes)
+            else:
+                assert midi is not None
+                midi.write(str(tmp))
+    return dests
 
 
 def _existing(path: str | os.PathLike[str]) -> Path:

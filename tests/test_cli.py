@@ -125,6 +125,26 @@ def test_failed_run_leaves_existing_output_untouched(tmp_path, capsys):
     assert code == 2 and out.read_bytes() == b"previous"
 
 
+def test_a_csv_that_cannot_be_written_leaves_the_midi_file_as_it_was(tmp_path, capsys, monkeypatch):
+    from amt_helpers import notes
+
+    def disk_full(path, rows):
+        raise OSError(28, "No space left on device")
+
+    out = tmp_path / "o.mid"
+    out.write_bytes(b"previous")
+    monkeypatch.setattr(notes, "_write_csv_to", disk_full)
+    code, _, err = run(capsys, "transcribe", str(example_path("scale")), "-o", str(out), "--csv", str(tmp_path / "o.csv"))
+    assert code == 2 and err.count("\n") == 1
+    assert "cannot write" in err and "No space left on device; nothing was written" in err
+    assert out.read_bytes() == b"previous" and sorted(p.name for p in tmp_path.iterdir()) == ["o.mid"]
+
+
+def test_an_output_name_too_long_for_the_file_system_is_one_line(tmp_path, capsys):
+    code, _, err = run(capsys, "transcribe", str(example_path("scale")), "-o", str(tmp_path / ("x" * 300 + ".mid")))
+    assert code == 2 and err.count("\n") == 1 and "too long" in err
+
+
 def test_help_explains_every_option():
     help_text = cli.build_parser()._subparsers._group_actions[0].choices["transcribe"].format_help()
     for option in ("-o", "--csv", "--pitches", "--preset", "--threshold", "--offset-ratio", "--min-duration", "--quiet"):

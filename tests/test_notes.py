@@ -1,3 +1,5 @@
+import warnings
+
 import pytest
 
 from amt_helpers import notes as notes_mod
@@ -97,3 +99,71 @@ def test_csv_blank_lines_are_skipped_and_velocity_defaults_to_80(tmp_path):
     path = tmp_path / "n.csv"
     path.write_text("onset,offset,pitch\n0.5,1.0,60\n\n0.0,0.4,64\n")
     assert notes_mod.read_csv(path) == [Note(0.0, 0.4, 64, 80), Note(0.5, 1.0, 60, 80)]
+
+
+def test_a_csv_from_a_spreadsheet_with_whole_floats_reads(tmp_path):
+    path = tmp_path / "n.csv"
+    path.write_text("onset,offset,pitch,velocity\n0.0,1.0,60.0,80.0\n0.5,1.0,61.5,80\n")
+    with pytest.raises(ValueError, match=r"n.csv row\[1\] has pitch 61.5, not a whole MIDI number"):
+        read_csv(path)
+    path.write_text("onset,offset,pitch,velocity\n0.0,1.0,60.0,80.0\n")
+    assert read_csv(path) == [Note(0.0, 1.0, 60, 80)]
+    path.write_text("onset,offset,pitch\n0.0,1.0\n")
+    with pytest.raises(ValueError, match=r"line 2: cannot parse .*\(too few fields\)"):
+        read_csv(path)
+
+
+def test_a_note_shorter_than_the_csv_resolution_is_refused_not_written(tmp_path):
+    path = tmp_path / "n.csv"
+    with pytest.raises(ValueError, match="shorter than a microsecond"):
+        notes_mod.write_csv(path, [Note(1.0000001, 1.0000004, 60)])
+    assert not path.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_overlapping_notes_of_one_key_are_ended_at_the_next_onset_in_midi(tmp_path):
+    # A MIDI key cannot be down twice: pretty_midi would end both notes at the first note-off.
+    notes = [Note(0.0, 1.0, 60, 90), Note(0.5, 2.0, 60, 70), Note(3.0, 3.5, 62), Note(3.0, 4.0, 62), Note(0.2, 0.8, 64)]
+    with pytest.warns(UserWarning, match=r"2 note\(s\) overlapped"):
+        path = notes_mod.write_midi(tmp_path / "o.mid", notes)
+    back = read_notes(path)
+    assert [(n.pitch, round(n.onset, 3), round(n.offset, 3)) for n in back] == [
+        (60, 0.0, 0.5), (64, 0.2, 0.8), (60, 0.5, 2.0), (62, 3.0, 4.0)]  # the longer of the two D4s
+
+
+def test_midi_keeps_a_note_shorter_than_a_tick_and_checks_the_program(tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # lengthening a note to one tick is not worth a warning
+        back = read_notes(notes_mod.write_midi(tmp_path / "s.mid", [Note(1.0, 1.0001, 72), Note(0.0, 0.5, 60)]))
+    assert [n.pitch for n in back] == [60, 72]
+    assert back[1].offset - back[1].onset == pytest.approx(notes_mod.MIDI_TICK, abs=1e-4)
+    for program in (-1, 128, 1.5, True):
+        with pytest.raises(ValueError, match="program must be a General MIDI program number 0-127"):
+            notes_mod.notes_to_midi([Note(0.0, 0.5, 60)], program=program)
+
+
+def test_write_note_files_writes_all_or_none(tmp_path):
+    mid, csv_path = tmp_path / "a.mid", tmp_path / "a.csv"
+    mid.write_bytes(b"old midi")
+    # The CSV cannot hold a note shorter than a microsecond: neither file is written.
+    with pytest.raises(ValueError, match="microsecond"):
+        notes_mod.write_note_files([Note(0.0, 0.5, 60), Note(1.0, 1.0000002, 62)], mid, csv_path)
+    assert mid.read_bytes() == b"old midi" and not csv_path.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mid"]
+    assert notes_mod.write_note_files(SAMPLE, mid, csv_path) == [mid, csv_path]
+    assert read_notes(csv_path) == validate_notes(SAMPLE)
+    assert [n.pitch for n in read_notes(mid)] == [60, 48, 64]
+    with pytest.raises(ValueError, match="unknown note file extension '.txt'"):
+        notes_mod.write_note_files(SAMPLE, tmp_path / "a.txt")
+
+
+def test_atomic_writes_keep_permissions_and_take_any_legal_name(tmp_path):
+    import os
+
+    private = tmp_path / "private.csv"
+    private.write_text("x")
+    os.chmod(private, 0o600)
+    write_notes(private, SAMPLE)
+    assert oct(os.stat(private).st_mode & 0o777) == "0o600"
+    longest = tmp_path / ("n" * (255 - len(".csv")) + ".csv")  # the longest name most file systems allow
+    assert read_notes(write_notes(longest, SAMPLE)) == validate_notes(SAMPLE)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([private.name, longest.name])
