@@ -41,7 +41,7 @@ import numpy as np
 
 from amt_helpers.notes import Note, to_arrays, validate_notes
 
-__all__ = ["evaluate", "frame_grid", "format_metrics", "ONSET_TOLERANCE", "OFFSET_RATIO", "FRAME_HOP"]
+__all__ = ["evaluate", "frame_grid", "format_metrics", "ONSET_TOLERANCE", "OFFSET_RATIO", "FRAME_HOP", "MAX_SECONDS"]
 
 #: Onset tolerance in seconds (mir_eval's and MIREX's default).
 ONSET_TOLERANCE = 0.05
@@ -49,6 +49,10 @@ ONSET_TOLERANCE = 0.05
 OFFSET_RATIO = 0.2
 #: Hop of the frame-level grid in seconds.
 FRAME_HOP = 0.01
+#: Longest piece :func:`evaluate` accepts, in seconds (a day): a note list that ends later is
+#: almost certainly in the wrong unit (milliseconds, samples), and its frame grid would not fit
+#: in memory.
+MAX_SECONDS = 24 * 3600.0
 
 
 def frame_grid(notes: Sequence[Note], times: np.ndarray) -> list[np.ndarray]:
@@ -58,19 +62,29 @@ def frame_grid(notes: Sequence[Note], times: np.ndarray) -> list[np.ndarray]:
     ----------
     notes : sequence of Note
         Onsets and offsets in seconds, MIDI pitches.
-    times : ndarray, shape (n_frames,)
-        Frame times in seconds.
+    times : array_like, shape (n_frames,)
+        Frame times in seconds, increasing.
 
     Returns
     -------
     list of ndarray
         ``freqs[i]`` holds the frequencies in Hz of the notes with ``onset <= times[i] < offset``
-        (each pitch once), the format of :func:`mir_eval.multipitch.evaluate`.
+        (each pitch once, ascending), the format of :func:`mir_eval.multipitch.evaluate`.
     """
-    intervals, pitches = to_arrays(list(notes))
-    active = (intervals[:, 0][None, :] <= times[:, None]) & (times[:, None] < intervals[:, 1][None, :])
-    hz = librosa.midi_to_hz(pitches.astype(float)) if pitches.size else np.zeros(0)
-    return [np.unique(hz[row]) for row in active]
+    times = np.asarray(times, dtype=float)
+    if times.ndim != 1 or not np.all(np.isfinite(times)) or np.any(np.diff(times) <= 0):
+        raise ValueError(f"times must be a 1-D increasing array of seconds, got shape {times.shape}")
+    intervals, pitches = to_arrays(validate_notes(notes))
+    # A piano roll (frames x 128 MIDI pitches) from each note's first and past-the-last frame:
+    # memory grows with the frames, not with frames x notes.
+    first = np.searchsorted(times, intervals[:, 0], side="left")
+    stop = np.searchsorted(times, intervals[:, 1], side="left")
+    changes = np.zeros((times.size + 1, 128), dtype=np.int32)
+    np.add.at(changes, (first, pitches), 1)
+    np.add.at(changes, (stop, pitches), -1)
+    sounding = np.cumsum(changes[:-1], axis=0) > 0
+    hz = librosa.midi_to_hz(np.arange(128, dtype=float))
+    return [hz[np.flatnonzero(row)] for row in sounding]
 
 
 def evaluate(ref_notes: Sequence[Note], est_notes: Sequence[Note]) -> dict[str, float]:
@@ -118,6 +132,9 @@ def evaluate(ref_notes: Sequence[Note], est_notes: Sequence[Note]) -> dict[str, 
             out.update({f"{prefix}_precision": float(p), f"{prefix}_recall": float(r), f"{prefix}_f": float(f)})
 
         end = max([n.offset for n in ref + est], default=0.0)
+        if end > MAX_SECONDS:
+            raise ValueError(f"the notes end at {end:.6g} s, after more than {MAX_SECONDS / 3600:.0f} hours: "
+                             "times must be in seconds")
         times = np.arange(int(np.ceil(end / FRAME_HOP)) + 1) * FRAME_HOP
         scores = mir_eval.multipitch.evaluate(times, frame_grid(ref, times), times, frame_grid(est, times))
     p, r = float(scores["Precision"]), float(scores["Recall"])

@@ -70,6 +70,21 @@ def test_frame_grid_uses_hz_and_half_open_intervals():
     assert freqs[2].tolist() == [220.0]
 
 
+def test_frame_grid_counts_a_key_once_and_takes_a_list_of_times():
+    # Two overlapping notes of one key sound as one pitch; a frame at an offset is not sounding.
+    freqs = frame_grid([Note(0.0, 1.0, 69), Note(0.5, 1.5, 69), Note(0.5, 0.6, 57)], [0.0, 0.5, 1.0, 1.5])
+    assert [f.tolist() for f in freqs] == [[440.0], [220.0, 440.0], [440.0], []]
+    for bad in ([0.5, 0.0], [[0.0, 0.5]], [0.0, float("nan")]):
+        with pytest.raises(ValueError, match="times must be a 1-D increasing array of seconds"):
+            frame_grid([Note(0.0, 1.0, 69)], bad)
+
+
+def test_a_note_list_that_ends_after_a_day_is_refused_not_allocated():
+    # 1e9 s on a 10 ms grid would be 745 GiB of frames: almost certainly milliseconds or samples.
+    with pytest.raises(ValueError, match=r"the notes end at 1e\+09 s, after more than 24 hours"):
+        evaluate([Note(0.0, 1e9, 60)], [Note(0.0, 1e9, 60)])
+
+
 def test_empty_inputs_score_zero():
     ref = [Note(0.0, 1.0, 60)]
     for a, b in (([], []), (ref, []), ([], ref)):
