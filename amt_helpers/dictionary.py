@@ -355,6 +355,8 @@ def load_dictionary(path: str | os.PathLike[str] | None = None) -> Dictionary:
     >>> d.pitches[0], d.pitches[-1], d.W.shape[1] == len(d.pitch)
     (21, 108, True)
     """
+    if path is not None and not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"dictionary must be a Dictionary, a path or None, got {type(path).__name__}")
     path = Path(path) if path is not None else DEFAULT_PATH
     if not path.is_file():
         raise FileNotFoundError(f"dictionary not found: {path} (rebuild it with scripts/build_dictionary.py, "

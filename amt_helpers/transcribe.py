@@ -93,6 +93,28 @@ __all__ = [
 ]
 
 
+def _whole_numbers(name: str, values, *, low: int, high: int) -> list[int]:
+    """``values`` as a list of ints, each a whole number in ``[low, high]``; else a ValueError naming ``name``."""
+    if isinstance(values, (str, bytes)):
+        raise ValueError(f"{name} must be a sequence of whole numbers, got the string {values!r}")
+    try:
+        arr = np.asarray(list(values), dtype=float)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name} must be a sequence of whole numbers, got {values!r}") from err
+    if arr.ndim != 1 or not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
+        raise ValueError(f"{name} must be a sequence of whole numbers, got {values!r}")
+    if arr.size and (arr.min() < low or arr.max() > high):
+        raise ValueError(f"{name} must lie in {low}..{high}, got {arr.astype(int).tolist()}")
+    return arr.astype(int).tolist()
+
+
+def _check_count(name: str, value) -> int:
+    """A number of iterations or frames: an integer >= 0."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    return int(value)
+
+
 def _check_positive(name: str, value: float, *, allow_zero: bool = False) -> float:
     ok = isinstance(value, (int, float, np.integer, np.floating)) and math.isfinite(value)
     ok = ok and (value >= 0 if allow_zero else value > 0)
@@ -270,7 +292,9 @@ def activations_to_notes(
     H = np.asarray(H, dtype=float)
     if H.ndim != 2:
         raise ValueError(f"H must be 2-D (n_pitches, n_frames), got shape {H.shape}")
-    pitches = [int(p) for p in pitches]
+    pitches = _whole_numbers("pitches", pitches, low=0, high=127)
+    if len(set(pitches)) != len(pitches):
+        raise ValueError(f"pitches must be distinct (one row per key), got {pitches}")
     if len(pitches) != H.shape[0]:
         raise ValueError(f"H has {H.shape[0]} rows but {len(pitches)} pitches were given")
     if not np.all(np.isfinite(H)) or (H.size and H.min() < 0):
@@ -502,6 +526,7 @@ def suppress_ghosts(
     for name, value in (("ratio", ratio), ("max_onset_gap", max_onset_gap), ("any_ratio", any_ratio),
                         ("any_share", any_share)):
         _check_positive(name, value, allow_zero=True)
+    intervals = _whole_numbers("intervals", intervals, low=-127, high=127)
     notes = list(notes)
     if not notes:
         return notes
@@ -643,6 +668,7 @@ def compute_activations(
     -------
     Activations
     """
+    n_iter, adapt_iter = _check_count("n_iter", n_iter), _check_count("adapt_iter", adapt_iter)
     d = dictionary if isinstance(dictionary, Dictionary) else load_dictionary(dictionary)
     if pitches is not None:
         d = d.select(pitches)
@@ -812,8 +838,7 @@ def refine_templates(
     """
     for name, value in (("n_iter", n_iter), ("n_iter_h", n_iter_h), ("attack_frames", attack_frames),
                         ("margin_frames", margin_frames), ("release_frames", release_frames)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        _check_count(name, value)
     if not (isinstance(mix, (int, float, np.integer, np.floating)) and 0.0 <= mix <= 1.0):
         raise ValueError(f"mix must be a number in [0, 1], got {mix!r}")
     if n_iter == 0 or mix == 1.0 or not notes:
@@ -1147,6 +1172,7 @@ def transcription_model(
     Activations
         Read out for ``pitches`` when they are given.
     """
+    _check_count("refine_iter", options["refine_iter"])
     act = compute_activations(x, sr, pitches=pitches if restrict_templates else None, dictionary=dictionary,
                               n_iter=options["n_iter"], adapt_iter=options["adapt_iter"], tuning=tuning)
     read = (lambda a: a.select(pitches)) if pitches is not None and not restrict_templates else (lambda a: a)
@@ -1234,6 +1260,8 @@ def _frame_of_onset(onset, time_offset: float, frame_rate: float) -> np.ndarray:
 
 def _check_piano_keys(pitches) -> list[int]:
     """The sorted distinct keys of a score-informed pitch set (templates exist only for whole keys)."""
+    if isinstance(pitches, (str, bytes)):
+        raise ValueError(f"pitches must be a sequence of MIDI numbers, got the string {pitches!r}")
     try:
         arr = np.asarray(list(pitches), dtype=float)
     except (TypeError, ValueError) as err:

@@ -744,3 +744,26 @@ def test_a_dc_offset_is_neither_notes_nor_sound():
         assert transcribe(np.full(22050, 0.3, dtype=np.float32), 22050) == []
     tone = _tone(69, 22050)
     assert transcribe(tone + np.float32(0.2), 22050) == transcribe(tone, 22050)
+
+
+def test_arguments_that_are_not_what_they_say_are_named():
+    H = np.zeros((2, 10))
+    H[0, 2:6], H[1, 5:9] = 1.0, 0.5
+    for pitches, message in (([60, 200], r"pitches must lie in 0..127, got \[60, 200\]"),
+                             ([60.7, -5], "pitches must be a sequence of whole numbers"),
+                             ("ab", "pitches must be a sequence of whole numbers, got the string 'ab'"),
+                             ([60, 60], "pitches must be distinct")):
+        with pytest.raises(ValueError, match=message):
+            activations_to_notes(H, pitches, FR, threshold=0.2)
+    notes = [Note(0.0, 1.0, 60, 127), Note(0.0, 1.0, 72, 30)]
+    for intervals in ("abc", [1.5]):
+        with pytest.raises(ValueError, match="intervals must be a sequence of whole numbers"):
+            suppress_ghosts(notes, intervals=intervals)
+    x = _tone(69, 22050)
+    for kw, message in ((dict(refine_iter=-1), "refine_iter must be a non-negative integer"),
+                        (dict(adapt_iter=-1), "adapt_iter must be a non-negative integer"),
+                        (dict(pitches="60"), "pitches must be a sequence of MIDI numbers, got the string '60'")):
+        with pytest.raises(ValueError, match=message):
+            transcribe(x, 22050, **kw)
+    with pytest.raises(TypeError, match="dictionary must be a Dictionary, a path or None, got int"):
+        transcribe(x, 22050, dictionary=123)
