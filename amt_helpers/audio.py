@@ -8,11 +8,15 @@ which is what :func:`librosa.frames_to_time` computes.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 import os
+import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal, overload
+from typing import Any, Literal, overload
 
 import librosa
 import numpy as np
@@ -169,15 +173,46 @@ def load(path: str | os.PathLike[str], sr: int | None = DEFAULT_SR) -> tuple[np.
     if path.is_dir():
         raise FileNotFoundError(f"expected an audio file, got a folder: {path}")
     try:
-        x, file_sr = sf.read(path, dtype="float32", always_2d=True)
+        with _decoder_messages() as messages:
+            x, file_sr = sf.read(path, dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError) as err:
-        raise AudioError(f"cannot read audio file {path}: {err}") from err
+        reason = str(err)
+        if "does not exist" in reason:  # what libsndfile says of an existing file that no decoder takes
+            reason = f"no decoder can read it as {path.suffix or 'audio'} audio"
+        detail = f" ({messages[0].strip()})" if messages else ""
+        raise AudioError(f"cannot read audio file {path}: {reason}{detail}") from err
     x = validate_audio(x.mean(axis=1), name=str(path))
     if sr is not None and sr != file_sr:
         x = librosa.resample(x, orig_sr=file_sr, target_sr=sr).astype(np.float32)
     else:
         sr = file_sr
     return x, int(sr)
+
+
+@contextlib.contextmanager
+def _decoder_messages() -> Iterator[list[str]]:
+    """Collect, instead of showing, what the C decoders print on the process's standard error.
+
+    libsndfile's mp3 decoder (mpg123) prints a line per bad frame straight to file descriptor 2;
+    the caller reports one clear error instead. Yields a list that holds those lines after the
+    block.
+    """
+    lines: list[str] = []
+    try:
+        saved = os.dup(2)
+    except OSError:  # no standard error to redirect
+        yield lines
+        return
+    with tempfile.TemporaryFile() as sink:
+        sys.stderr.flush()
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield lines
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            lines.extend(sink.read().decode(errors="replace").splitlines())
 
 
 #: Extensions :func:`write` can write: libsndfile's format and subtype for each.
@@ -248,6 +283,7 @@ def stft(
         Bin ``k`` is centred on ``k * sr / n_fft`` Hz; frame ``t`` on ``t * hop_length / sr`` s.
     """
     x = validate_audio(x, name="x")
+    n_fft, hop_length = _samples("n_fft", n_fft), _samples("hop_length", hop_length)
     return librosa.stft(x, n_fft=n_fft, hop_length=hop_length, window=window, center=True)
 
 
@@ -281,9 +317,22 @@ def istft(
             "istft needs a complex STFT; to invert a magnitude, combine it with a phase first, "
             "e.g. V * np.exp(1j * np.angle(X))"
         )
+    if X.ndim < 2 or X.shape[-1] == 0 or X.shape[-2] < 2:
+        raise ValueError(f"X must be (..., n_bins >= 2, n_frames >= 1), got shape {X.shape}")
+    hop_length = _samples("hop_length", hop_length)
+    n_fft = None if n_fft is None else _samples("n_fft", n_fft)
+    length = None if length is None else _samples("length", length)
     return librosa.istft(X, hop_length=hop_length, n_fft=n_fft, window=window, length=length)
 
 
 def frames_to_time(frames: np.ndarray | int, *, sr: int, hop_length: int = DEFAULT_HOP) -> np.ndarray | np.floating:
     """Times in seconds of frame indices (centre of each frame), as :func:`librosa.frames_to_time`."""
-    return librosa.frames_to_time(frames, sr=validate_sample_rate(sr, integer=False), hop_length=hop_length)
+    return librosa.frames_to_time(frames, sr=validate_sample_rate(sr, integer=False),
+                                  hop_length=_samples("hop_length", hop_length))
+
+
+def _samples(name: str, value: Any) -> int:
+    """A positive whole number of samples (a window, hop or signal length), else a ValueError naming it."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive whole number of samples, got {value!r}")
+    return int(value)

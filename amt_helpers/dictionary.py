@@ -40,6 +40,7 @@ References
 from __future__ import annotations
 
 import json
+import math
 import os
 import zipfile
 from collections.abc import Iterable, Sequence
@@ -100,6 +101,16 @@ class Representation:
     bins_per_semitone: int = 3
     fmin: float = 27.5
     fmax: float = 8000.0
+
+    def __post_init__(self) -> None:
+        for name in ("sr", "n_fft", "hop_length", "bins_per_semitone"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"Representation.{name} must be a positive whole number, got {value!r}")
+        if not (isinstance(self.fmin, (int, float, np.integer, np.floating)) and 0 < self.fmin < self.fmax
+                and self.fmin < self.sr / 2 and math.isfinite(self.fmax)):
+            raise ValueError(f"Representation needs 0 < fmin < fmax and fmin below sr / 2 = {self.sr / 2:g} Hz, "
+                             f"got fmin={self.fmin!r}, fmax={self.fmax!r}")
 
     @property
     def frame_rate(self) -> float:

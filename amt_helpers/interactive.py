@@ -36,12 +36,12 @@ def live(function: Callable[..., Any], **controls: Any) -> Any:
     --------
     In a notebook cell:
 
-    >>> import ipywidgets as widgets
     >>> def show(threshold):
     ...     print(f"threshold {threshold:.2f}")  # in a lesson: transcribe, plot, score
     >>> show(0.05)  # the default view, visible everywhere
     threshold 0.05
-    >>> slider = widgets.FloatSlider(value=0.05, min=0.01, max=0.4, continuous_update=False)
+    >>> import ipywidgets as widgets  # doctest: +SKIP
+    >>> slider = widgets.FloatSlider(value=0.05, min=0.01, max=0.4, continuous_update=False)  # doctest: +SKIP
     >>> live(show, threshold=slider)  # doctest: +SKIP
     """
     import ipywidgets as widgets

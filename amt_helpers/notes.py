@@ -162,7 +162,7 @@ def read_midi(path: str | os.PathLike[str]) -> list[Note]:
     try:
         midi = pretty_midi.PrettyMIDI(str(path))
     except Exception as err:  # mido/pretty_midi raise many types for a corrupt file
-        raise ValueError(f"cannot read MIDI file {path}: {err}") from err
+        raise ValueError(f"cannot read MIDI file {path}: {str(err) or type(err).__name__ + ' (not a MIDI file?)'}") from err
     return midi_to_notes(midi)
 
 

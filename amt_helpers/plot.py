@@ -59,13 +59,15 @@ def _compress(M: np.ndarray, gamma: float | None) -> np.ndarray:
 
 
 def _matrix(M: Any, name: str, ndim: int = 2) -> np.ndarray:
+    if np.iscomplexobj(M):  # casting would silently keep the real part
+        raise ValueError(f"{name} is complex: plot a magnitude, e.g. np.abs(X)")
     M = np.asarray(M, dtype=float)
     if M.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-D, got shape {M.shape}")
     if M.size == 0:
         raise ValueError(f"{name} is empty")
     if not np.all(np.isfinite(M)) or np.any(M < 0):
-        raise ValueError(f"{name} must be finite and non-negative")
+        raise ValueError(f"{name} must be finite and non-negative (a magnitude, e.g. np.abs(X))")
     return M
 
 

@@ -428,11 +428,15 @@ def synthesize_notes(
         Not normalised: play it with :func:`listen`, which applies one common gain.
     """
     sr = validate_sample_rate(sr)
-    if n_harmonics < 1 or release <= 0:
-        raise ValueError(f"n_harmonics and release must be positive, got {n_harmonics!r} and {release!r}")
+    if isinstance(n_harmonics, bool) or not isinstance(n_harmonics, (int, np.integer)) or n_harmonics < 1:
+        raise ValueError(f"n_harmonics must be a positive whole number, got {n_harmonics!r}")
+    if not (isinstance(release, (int, float, np.integer, np.floating)) and 0 < release < math.inf):
+        raise ValueError(f"release must be a finite number of seconds > 0, got {release!r}")
     notes = validate_notes(notes)
     if duration is None:
         duration = max((n.offset for n in notes), default=0.0) + release
+    elif not (isinstance(duration, (int, float, np.integer, np.floating)) and 0 <= duration < math.inf):
+        raise ValueError(f"duration must be a finite number of seconds >= 0, got {duration!r}")
     y = np.zeros(int(round(duration * sr)))
     harmonics = np.arange(1, n_harmonics + 1)[:, None]
     for note in notes:  # a loop over notes, not samples: each note is rendered vectorised

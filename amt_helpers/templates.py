@@ -121,8 +121,17 @@ def hz_to_midi(freq: float | np.ndarray) -> float | np.ndarray:
     --------
     >>> hz_to_midi(440.0)
     69.0
+
+    Raises
+    ------
+    ValueError
+        For a frequency that is not finite and above 0 Hz (0 Hz has no pitch: it would be -inf).
     """
-    m = librosa.hz_to_midi(np.asarray(freq, dtype=float))
+    f = np.asarray(freq, dtype=float)
+    bad = f[~(np.isfinite(f) & (f > 0))]
+    if bad.size:
+        raise ValueError(f"frequencies must be finite and > 0 Hz to have a pitch, got {bad.ravel()[:5].tolist()}")
+    m = librosa.hz_to_midi(f)
     return float(m) if np.ndim(m) == 0 else np.asarray(m)
 
 

@@ -190,3 +190,34 @@ def test_every_function_that_takes_a_rate_follows_one_rule(tmp_path, tone):
         with pytest.raises(audio.AudioError, match="sr must be a positive"):
             call(0)
     assert not (tmp_path / "b.wav").exists()
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda x: audio.stft(x, n_fft=0), "n_fft must be a positive whole number of samples, got 0"),
+    (lambda x: audio.stft(x, hop_length=0), "hop_length must be a positive whole number of samples, got 0"),
+    (lambda x: audio.stft(x, n_fft="2048"), "n_fft must be a positive whole number of samples, got '2048'"),
+    (lambda x: audio.istft(audio.stft(x), hop_length=0), "hop_length must be a positive whole number"),
+    (lambda x: audio.istft(audio.stft(x)[:, :0]), r"X must be \(..., n_bins >= 2, n_frames >= 1\)"),
+    (lambda x: audio.frames_to_time(3, sr=22050, hop_length=0), "hop_length must be a positive whole number"),
+])
+def test_window_hop_and_length_are_checked_before_librosa_sees_them(call, message):
+    with pytest.raises(ValueError, match=message):
+        call(np.sin(np.arange(4096) * 0.1))
+
+
+def test_a_file_no_decoder_takes_is_one_clear_error_without_decoder_noise(tmp_path, capfd):
+    path = tmp_path / "text.mp3"
+    path.write_text("this is not audio\n" * 20)
+    with pytest.raises(audio.AudioError, match=r"cannot read audio file .*text.mp3: no decoder can read it as .mp3"):
+        audio.load(path)
+    assert capfd.readouterr().err == ""  # the mp3 decoder's own complaints are in the message, not on stderr
+
+
+def test_representation_checks_its_fields():
+    from amt_helpers.dictionary import Representation
+
+    for kwargs, message in ((dict(sr=0), "Representation.sr must be a positive whole number, got 0"),
+                            (dict(n_fft=2.5), "Representation.n_fft must be a positive whole number"),
+                            (dict(fmin=10000.0), "0 < fmin < fmax and fmin below sr / 2")):
+        with pytest.raises(ValueError, match=message):
+            Representation(**kwargs)

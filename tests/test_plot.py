@@ -202,6 +202,8 @@ _N = namedtuple("_N", "onset offset pitch")
     (lambda: P.plot_cost({}), "cost is empty"),
     (lambda: P.plot_cost({"KL": []}), r"cost\['KL'\] must be a non-empty 1-D sequence"),
     (lambda: P.plot_pianoroll([_N(1.0, 0.5, 60)]), r"notes\[0\] has an invalid span or pitch"),
+    (lambda: P.plot_spectrogram(np.ones((5, 4), complex), sr=8000, hop_length=64),
+     r"V is complex: plot a magnitude, e.g. np.abs\(X\)"),
 ])
 def test_bad_input_is_named(call, message):
     with pytest.raises(ValueError, match=message):

@@ -238,7 +238,13 @@ def test_synthesize_notes_pitch_length_and_silence_outside_notes():
      "eps must be a finite number >= 0, got -1.0"),
     (lambda: S.listen(np.ones(10), sr=8000, peak=1.5), r"peak must be in \(0, 1\], got 1.5"),
     (lambda: S.listen(np.ones(10), sr=8000, gain=float("inf")), "gain must be a positive finite number"),
-    (lambda: S.synthesize_notes([], 8000, n_harmonics=0), "n_harmonics and release must be positive, got 0"),
+    (lambda: S.synthesize_notes([], 8000, n_harmonics=0), "n_harmonics must be a positive whole number, got 0"),
+    (lambda: S.synthesize_notes([], 8000, n_harmonics="8"), "n_harmonics must be a positive whole number, got '8'"),
+    (lambda: S.synthesize_notes([], 8000, release=float("inf")), "release must be a finite number of seconds > 0"),
+    (lambda: S.synthesize_notes([], 8000, duration=-1), "duration must be a finite number of seconds >= 0, got -1"),
+    (lambda: S.synthesize_notes([], 8000, duration=float("nan")), "duration must be a finite number of seconds >= 0"),
+    (lambda: S.component_signals(np.ones((4, 3), complex), np.ones((4, 1)), np.ones((1, 3)), hop_length=0),
+     "hop_length must be a positive whole number of samples, got 0"),
 ])
 def test_bad_arguments_are_named(call, message):
     with pytest.raises(ValueError, match=message):

@@ -233,6 +233,8 @@ _Note = namedtuple("_Note", "onset offset pitch")
     (lambda: T.score_informed_activations([], [], 10, 10.0), r"non-empty 1-D sequence, got shape \(0,\)"),
     (lambda: T.score_informed_activations([_Note(0.0, 0.5, 60)], [60], 10, 10.0, value=0.0),
      "value must be a positive number, got 0.0"),
+    (lambda: T.hz_to_midi(0.0), r"frequencies must be finite and > 0 Hz to have a pitch, got \[0.0\]"),
+    (lambda: T.hz_to_midi([440.0, -440.0, float("nan")]), r"got \[-440.0, nan\]"),
 ])
 def test_bad_arguments_are_named(call, message):
     with pytest.raises(ValueError, match=message):
