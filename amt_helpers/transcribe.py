@@ -93,18 +93,24 @@ __all__ = [
 ]
 
 
-def _whole_numbers(name: str, values, *, low: int, high: int) -> list[int]:
-    """``values`` as a list of ints, each a whole number in ``[low, high]``; else a ValueError naming ``name``."""
+def _whole_numbers(name: str, values, *, low: int, high: int, what: str = "numbers",
+                   span: str | None = None, allow_empty: bool = True) -> list[int]:
+    """``values`` as a list of ints, each a whole number in ``[low, high]``; else a ValueError naming ``name``.
+
+    ``what`` names the numbers in the messages, ``span`` the range (default "lie in low..high").
+    """
     if isinstance(values, (str, bytes)):
-        raise ValueError(f"{name} must be a sequence of whole numbers, got the string {values!r}")
+        raise ValueError(f"{name} must be a sequence of whole {what}, got the string {values!r}")
     try:
         arr = np.asarray(list(values), dtype=float)
     except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} must be a sequence of whole numbers, got {values!r}") from err
+        raise ValueError(f"{name} must be a sequence of whole {what}, got {values!r}") from err
     if arr.ndim != 1 or not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
-        raise ValueError(f"{name} must be a sequence of whole numbers, got {values!r}")
+        raise ValueError(f"{name} must be a sequence of whole {what}, got {list(values)!r}")
+    if arr.size == 0 and not allow_empty:
+        raise ValueError(f"{name} must be a non-empty sequence of {what}")
     if arr.size and (arr.min() < low or arr.max() > high):
-        raise ValueError(f"{name} must lie in {low}..{high}, got {arr.astype(int).tolist()}")
+        raise ValueError(f"{name} must {span or f'lie in {low}..{high}'}, got {sorted(set(arr.astype(int).tolist()))}")
     return arr.astype(int).tolist()
 
 
@@ -1260,16 +1266,6 @@ def _frame_of_onset(onset, time_offset: float, frame_rate: float) -> np.ndarray:
 
 def _check_piano_keys(pitches) -> list[int]:
     """The sorted distinct keys of a score-informed pitch set (templates exist only for whole keys)."""
-    if isinstance(pitches, (str, bytes)):
-        raise ValueError(f"pitches must be a sequence of MIDI numbers, got the string {pitches!r}")
-    try:
-        arr = np.asarray(list(pitches), dtype=float)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"pitches must be a sequence of MIDI numbers, got {pitches!r}") from err
-    if arr.ndim != 1 or arr.size == 0:
-        raise ValueError("pitches must be a non-empty sequence of MIDI numbers")
-    if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
-        raise ValueError(f"pitches must be whole MIDI numbers, got {list(pitches)!r}")
-    if arr.min() < 21 or arr.max() > 108:
-        raise ValueError(f"pitches must be piano keys, MIDI 21-108, got {sorted(set(arr.astype(int).tolist()))}")
-    return sorted(set(arr.astype(int).tolist()))
+    keys = _whole_numbers("pitches", pitches, low=21, high=108, what="MIDI numbers",
+                          span="be piano keys, MIDI 21-108", allow_empty=False)
+    return sorted(set(keys))

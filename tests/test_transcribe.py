@@ -447,8 +447,8 @@ def test_transcribe_rejects_bad_audio_and_pitches():
 
 
 @pytest.mark.parametrize("pitches, message", [
-    (60, "a sequence of MIDI numbers, got 60"),
-    (["C4"], "a sequence of MIDI numbers"),
+    (60, "a sequence of whole MIDI numbers, got 60"),
+    (["C4"], "a sequence of whole MIDI numbers"),
     ([], "non-empty"),
     ([60, 60.5], "whole MIDI numbers, got \\[60, 60.5\\]"),
     ([float("nan")], "whole MIDI numbers"),
@@ -762,7 +762,7 @@ def test_arguments_that_are_not_what_they_say_are_named():
     x = _tone(69, 22050)
     for kw, message in ((dict(refine_iter=-1), "refine_iter must be a non-negative integer"),
                         (dict(adapt_iter=-1), "adapt_iter must be a non-negative integer"),
-                        (dict(pitches="60"), "pitches must be a sequence of MIDI numbers, got the string '60'")):
+                        (dict(pitches="60"), "pitches must be a sequence of whole MIDI numbers, got the string '60'")):
         with pytest.raises(ValueError, match=message):
             transcribe(x, 22050, **kw)
     with pytest.raises(TypeError, match="dictionary must be a Dictionary, a path or None, got int"):
