@@ -214,13 +214,20 @@ def main(argv: list[str] | None = None) -> int:
 
         threadpool_limits(limits=args.threads, user_api="blas")
 
-    import sklearn
-
     V, origin = spectrogram()
-    K, N = V.shape
+    cases = build_cases(V, with_libfmp=not args.no_libfmp)
+    print_setup(V, origin, args.repeats)
+    time_cases(cases, args.repeats)
+    per100 = {c.name: min(c.times) / N_ITER * 100 for c in cases}
+    objective = {c.name: beta_divergence(V, c.W, c.H, c.beta) for c in cases}
+    print_table(cases, per100, objective, *V.shape)
+    return 0 if check_targets(per100, objective) else 1
+
+
+def build_cases(V: np.ndarray, *, with_libfmp: bool) -> list[Case]:
+    """Every method on the same V from the same random start."""
     W0, H0 = random_init(V, R, rng=0)
     f32, f64 = np.float32, np.float64
-
     cases = [
         Case("ours Euclid f32", 2, "float32", "big", 2, ours(V, W0, H0, f32, beta=2), []),
         Case("sklearn Euclid f32", 2, "float32", "big", 2, sklearn_mu(V, W0, H0, f32, "frobenius"), []),
@@ -234,17 +241,23 @@ def main(argv: list[str] | None = None) -> int:
         Case("ours Euclid f32 fixed_W", 2, "float32", "small", 1, ours(V, W0, H0, f32, beta=2, fixed_W=True), []),
         Case("ours KL f32 fixed_W", 1, "float32", "big", 2, ours(V, W0, H0, f32, beta=1, fixed_W=True), []),
     ]
-    if not args.no_libfmp:
+    if with_libfmp:
         try:
             import libfmp.c8  # noqa: F401
 
             cases.append(Case("libfmp c8.nmf Euclid f64", 2, "float64", "big", 2, libfmp_nmf(V, W0, H0), []))
         except Exception as err:  # noqa: BLE001
             print(f"libfmp skipped: {type(err).__name__}: {err}")
+    return cases
 
+
+def print_setup(V: np.ndarray, origin: str, repeats: int) -> None:
+    import sklearn
+
+    K, N = V.shape
     print(f"NMF benchmark, {datetime.date.today().isoformat()}")
     print(f"V: |STFT| of {SECONDS:.0f} s of {origin}; n_fft {N_FFT}, hop {HOP}, Hann; K={K} bins x N={N} frames")
-    print(f"R={R}, {N_ITER} iterations, init random_init(V, {R}, rng=0); best of {args.repeats} interleaved runs")
+    print(f"R={R}, {N_ITER} iterations, init random_init(V, {R}, rng=0); best of {repeats} interleaved runs")
     print(f"CPU: {cpu_model()}, {os.cpu_count()} logical cores, load average {_load()}; BLAS: {blas_description()}")
     print(
         f"Python {platform.python_version()}, numpy {np.__version__}, scikit-learn {sklearn.__version__}; "
@@ -252,15 +265,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     print()
 
-    for rep in range(args.repeats):
+
+def time_cases(cases: list[Case], repeats: int) -> None:
+    """Run every case ``repeats`` times, interleaved, keeping each run's time and the last factors."""
+    for rep in range(repeats):
         for case in cases:
             if case.name.startswith("libfmp") and rep > 0:
                 continue  # one run is enough: it is an order of magnitude slower
             t0 = time.perf_counter()
             case.W, case.H = case.run()
             case.times.append(time.perf_counter() - t0)
-            print(f"  run {rep + 1}/{args.repeats} {case.name}: {case.times[-1]:.2f} s", file=sys.stderr)
+            print(f"  run {rep + 1}/{repeats} {case.name}: {case.times[-1]:.2f} s", file=sys.stderr)
 
+
+def print_table(cases: list[Case], per100: dict, objective: dict, K: int, N: int) -> None:
+    """The GEMM floors, then one row per method: time per 100 iterations, ratios, objective, % of the floor."""
     floors = {
         (p, s): gemm_seconds(K, N, getattr(np, p), s == "small")
         for p in ("float32", "float64")
@@ -272,9 +291,6 @@ def main(argv: list[str] | None = None) -> int:
         f"(R x R)@(R x N): float32 {floors['float32', 'small'] * 1e3:.2f} ms"
     )
     print()
-
-    per100 = {c.name: min(c.times) / N_ITER * 100 for c in cases}
-    objective = {c.name: beta_divergence(V, c.W, c.H, c.beta) for c in cases}
     ref = {2: "sklearn Euclid f32", 1: "sklearn KL f32"}
     header = f"| {'method':34s} | s/100 it | median | x sklearn f32 | x sklearn f64 | final objective | % GEMM floor |"
     print(header)
@@ -289,6 +305,10 @@ def main(argv: list[str] | None = None) -> int:
             f"| {objective[c.name]:15.6g} | {pct:11.0f}% |"
         )
     print()
+
+
+def check_targets(per100: dict, objective: dict) -> bool:
+    """Print PASS/FAIL for each speed target of the project; True if all pass."""
 
     def check(label: str, ok: bool, detail: str) -> bool:
         print(f"{'PASS' if ok else 'FAIL'}  {label}: {detail}")
@@ -311,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
         check("fixed_W >= 5x faster per iteration than the full update (Euclidean)", fixed_e >= 5, f"{fixed_e:.1f}x"),
     ]
     print(f"info  fixed_W speed-up per iteration, KL: {fixed_kl:.1f}x")
-    return 0 if all(results) else 1
+    return all(results)
 
 
 if __name__ == "__main__":
