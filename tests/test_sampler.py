@@ -142,7 +142,26 @@ def test_fetch_unpacks_only_the_regular_ogg_files_of_a_verified_archive(tmp_path
     audio_dir = sampler.fetch(piano, tmp_path / "cache")
     assert sorted(p.name for p in audio_dir.iterdir() if not p.name.startswith(".")) == ["C4.ogg"]
     assert (audio_dir / "C4.ogg").read_bytes() == b"C4 sound"
-    assert (audio_dir / ".complete").read_text() == "fake-piano@1.0.0\n"
+    import json
+
+    marker = json.loads((audio_dir / ".complete").read_text())
+    assert marker == {"archives": {"fake-piano@1.0.0": sha256(archive)}, "files": {"C4.ogg": sha256(audio_dir / "C4.ogg")}}
+    # A complete cache is used without npm ...
+    monkeypatch.setattr(sampler.shutil, "which", lambda name: None)
+    assert sampler.fetch(piano, tmp_path / "cache") == audio_dir
+    # ... unless a file has changed since: then it must be fetched again.
+    (audio_dir / "C4.ogg").write_bytes(b"C4 sou")
+    with pytest.raises(RuntimeError, match=r"C4.ogg is missing or changed; apt-get install npm"):
+        sampler.fetch(piano, tmp_path / "cache")
+
+
+def test_render_checks_its_notes_and_tail(tmp_path):
+    for notes, tail, message in (([Note(-0.1, 0.5, 60)], 1.0, "starts before 0 s"),
+                                 ([Note(0.5, 0.2, 60)], 1.0, "ends before it starts"),
+                                 ([Note(0.0, 0.5, 127)], 1.0, "the 88 keys, MIDI 21-108"),
+                                 ([], -1.0, "tail must be a finite number of seconds >= 0, got -1.0")):
+        with pytest.raises(ValueError, match=message):
+            sampler.render(notes, VSCO2, tmp_path, SR, tail=tail)
 
 
 def test_render_of_no_notes_is_the_tail_of_silence(tmp_path):
