@@ -246,23 +246,17 @@ def write(path: str | os.PathLike[str], x: np.ndarray, sr: int) -> Path:
         integer, or ``x`` is not valid audio.
     """
     path = Path(path)
-    _check_writable(path, x, sr)
-    with atomic_path(path) as tmp:
+    if path.suffix.lower() not in WRITE_FORMATS:
+        raise AudioError(f"cannot write {path}: unknown extension {path.suffix!r}; "
+                         f"use one of {', '.join(WRITE_FORMATS)}")
+    with atomic_path(path) as tmp:  # invalid audio raises in here: the destination is left as it was
         _write_to(tmp, x, sr)
     return path
 
 
-def _check_writable(path: Path, x: np.ndarray, sr: int) -> None:
-    validate_audio(x, name="x")
-    if path.suffix.lower() not in WRITE_FORMATS:
-        raise AudioError(f"cannot write {path}: unknown extension {path.suffix!r}; "
-                         f"use one of {', '.join(WRITE_FORMATS)}")
-    validate_sample_rate(sr)
-
-
 def _write_to(path: Path, x: np.ndarray, sr: int) -> None:
     """Write ``x`` to ``path`` in the format of its extension, one of :data:`WRITE_FORMATS`
-    (not atomically: the callers write to a temporary path, after :func:`_check_writable`)."""
+    (not atomically: the callers pass a temporary path)."""
     file_format, subtype = WRITE_FORMATS[path.suffix.lower()]
     sf.write(path, validate_audio(x, name="x"), validate_sample_rate(sr), format=file_format, subtype=subtype)
 

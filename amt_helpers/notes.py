@@ -214,12 +214,12 @@ def read_csv(path: str | os.PathLike[str]) -> list[Note]:
             for line_no, row in enumerate(reader, start=2):
                 if not row:
                     continue
-                try:  # whole numbers may be written 60.0 (spreadsheets, pandas); validate_notes checks
-                    rows.append(tuple(float(v) for v in row[:4]) + ((80.0,) if len(row) == 3 else ()))
-                except ValueError as err:
-                    raise ValueError(f"{path}, line {line_no}: cannot parse {row!r} as a note") from err
                 if len(row) < 3:
                     raise ValueError(f"{path}, line {line_no}: cannot parse {row!r} as a note (too few fields)")
+                try:  # whole numbers may be written 60.0 (spreadsheets, pandas); validate_notes checks
+                    rows.append(tuple(float(v) for v in row[:4]))
+                except ValueError as err:
+                    raise ValueError(f"{path}, line {line_no}: cannot parse {row!r} as a note") from err
     except UnicodeDecodeError as err:
         raise ValueError(f"{path} is not a UTF-8 text file: {err.reason} at byte {err.start}") from err
     return validate_notes(rows, name=f"{path} row")
@@ -258,14 +258,9 @@ def write_note_files(notes: Iterable[Note], *paths: str | os.PathLike[str]) -> l
         if dest.suffix.lower() not in NOTE_EXTENSIONS:
             raise ValueError(f"{dest}: unknown note file extension {dest.suffix.lower()!r}; "
                              f"use one of {', '.join(NOTE_EXTENSIONS)}")
-    midi = notes_to_midi(notes) if any(d.suffix.lower() != ".csv" for d in dests) else None
     with atomic_paths(*dests) as tmps:
         for dest, tmp in zip(dests, tmps):
-            if dest.suffix.lower() == ".csv":
-                _write_csv_to(tmp, notes)
-            else:
-                assert midi is not None
-                midi.write(str(tmp))
+            (_write_csv_to if dest.suffix.lower() == ".csv" else _write_midi_to)(tmp, notes)
     return dests
 
 
