@@ -29,7 +29,7 @@ data: $(STAMP)
 	$(PY) data_fetch.py
 
 lab: setup
-	$(VENV)/bin/jupyter lab --ServerApp.root_dir=. --ServerApp.default_url=/lab/tree/notebooks $(ARGS)
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks $(ARGS)
 
 test: setup
 	@mkdir -p $(SCRATCH)

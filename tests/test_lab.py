@@ -1,5 +1,6 @@
 """The README's main job: `make lab` serves the notebooks in JupyterLab."""
 
+import http.client
 import os
 import shutil
 import signal
@@ -52,6 +53,12 @@ def test_make_lab_serves_notebooks(tmp_path):
         assert status == 200, f"JupyterLab did not serve notebooks/ (status {status})"
         lab = _status(f"http://127.0.0.1:{port}/lab?token=secret")
         assert lab == 200
+        # The README promises JupyterLab opens on notebooks/: the server's root redirects there.
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        conn.request("GET", "/?token=secret")
+        location = conn.getresponse().getheader("Location", "")
+        conn.close()
+        assert location.split("?")[0].endswith("/lab/tree/notebooks"), location
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:

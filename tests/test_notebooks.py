@@ -113,6 +113,22 @@ def test_student_version_hides_solutions(name, tmp_path):
             assert stub.source == original.source
 
 
+@pytest.mark.parametrize("name", PRESENT)
+def test_solution_cells_hold_only_answers(name, tmp_path):
+    # A markdown answer cell without a `+++` after it swallows what follows (the next exercise's
+    # question, a heading) into the solution, and the student copy loses it.
+    nb = tools.read_lesson(_md(name))
+    for i, cell in enumerate(nb.cells):
+        if tools.SOLUTION_TAG in tools.cell_tags(cell):
+            starts = [ln for ln in cell.source.splitlines() if ln.startswith(("**Exercise", "#"))]
+            assert cell.cell_type == "code" or not starts, f"{name}: solution cell {i} holds {starts}"
+    tools.build_student(tmp_path, [_md(name)])
+    student = (tmp_path / f"{name}.md").read_text(encoding="utf-8")
+    for line in _md(name).read_text(encoding="utf-8").splitlines():
+        if line.startswith(("**Exercise", "## ")):
+            assert line in student, f"{name}: the student copy lost {line[:60]!r}"
+
+
 def _with_outputs(nb, cells):
     """A copy of ``nb`` whose code cells carry the outputs nbval recorded for them, or None if
     nbval did not run exactly these cells (e.g. some were deselected)."""
