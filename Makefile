@@ -13,7 +13,7 @@ HERMETIC := MPLCONFIGDIR=$(SCRATCH)/mpl IPYTHONDIR=$(SCRATCH)/ipython \
 	JUPYTER_CONFIG_DIR=$(SCRATCH)/jupyter JUPYTER_DATA_DIR=$(SCRATCH)/jupyter-data \
 	JUPYTER_RUNTIME_DIR=$(SCRATCH)/jupyter-runtime
 
-.PHONY: setup data lab test notebooks html student bench eval clean
+.PHONY: setup data lab test notebooks html html-student student bench eval clean
 
 # (Re)create the virtual environment when it is missing or older than pyproject.toml; one
 # without pip (a venv whose creation failed half-way) is made again.
@@ -44,6 +44,11 @@ notebooks: $(STAMP)
 html: setup
 	@mkdir -p $(SCRATCH)
 	$(HERMETIC) $(PY) scripts/notebook_tools.py html build/html
+
+# The same pages without the solutions (to publish before the exercises are due), in build/html-student/.
+html-student: setup
+	@mkdir -p $(SCRATCH)
+	$(HERMETIC) $(PY) scripts/notebook_tools.py html build/html-student --students
 
 # Student copies (.ipynb and .md) with every `solution` cell replaced by a stub, in build/student/.
 student: $(STAMP)

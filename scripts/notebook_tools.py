@@ -183,6 +183,24 @@ def student_version(nb) -> nbformat.NotebookNode:
     return nb
 
 
+def without_solutions(nb) -> nbformat.NotebookNode:
+    """An executed ``nb`` fit to publish before the exercises are due: every ``solution`` cell
+    stubbed as in :func:`student_version`, and the outputs of the solution cells and of the
+    check cell right after each cleared (a check may print what the answer found); every
+    other output is kept."""
+    nb = copy.deepcopy(nb)
+    after_solution = False
+    for cell in nb.cells:
+        is_solution = SOLUTION_TAG in cell_tags(cell)
+        if is_solution:
+            cell.source = CODE_STUB if cell.cell_type == "code" else MARKDOWN_STUB
+        if cell.cell_type == "code" and (is_solution or after_solution):
+            cell.outputs = []
+            cell.execution_count = None
+        after_solution = is_solution or (after_solution and cell.cell_type != "code")
+    return nb
+
+
 def solution_lines(nb) -> list[str]:
     """The lines of all solution cells that carry content (a letter or digit), stripped."""
     lines = []
@@ -234,8 +252,12 @@ Jupyter. To run and change the code, open the notebooks in JupyterLab (see the R
 """
 
 
-def build_html(out_dir: Path, sources: list[Path] | None = None) -> list[tuple[Path, float]]:
-    """Execute every lesson and write ``NN_topic.html`` plus ``index.html`` into ``out_dir``."""
+def build_html(out_dir: Path, sources: list[Path] | None = None, *,
+               students: bool = False) -> list[tuple[Path, float]]:
+    """Execute every lesson and write ``NN_topic.html`` plus ``index.html`` into ``out_dir``.
+
+    With ``students``, the pages leave the exercises open (:func:`without_solutions`).
+    """
     from nbconvert import HTMLExporter
 
     out_dir = Path(out_dir)
@@ -244,7 +266,7 @@ def build_html(out_dir: Path, sources: list[Path] | None = None) -> list[tuple[P
     for md in sources or lesson_sources():
         nb = read_lesson(md)
         executed, seconds = execute(nb, cwd=md.parent)
-        body, _ = exporter.from_notebook_node(executed)
+        body, _ = exporter.from_notebook_node(without_solutions(executed) if students else executed)
         page = out_dir / f"{md.stem}.html"
         _write_text(page, body)
         written.append((page, seconds))
@@ -274,6 +296,9 @@ def main(argv: list[str] | None = None) -> int:
     for name, default in (("html", "build/html"), ("student", "build/student")):
         p = sub.add_parser(name)
         p.add_argument("out", nargs="?", default=default, type=Path)
+        if name == "html":
+            p.add_argument("--students", action="store_true",
+                           help="pages without the solutions (solution cells and their checks' outputs removed)")
     args = parser.parse_args(argv)
     if args.command == "time":
         total = 0.0
@@ -283,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{md.stem:34s} {seconds:6.1f} s", flush=True)
         print(f"{'total':34s} {total:6.1f} s")
     elif args.command == "html":
-        build_html(args.out)
+        build_html(args.out, students=args.students)
         print(f"wrote {args.out / 'index.html'}")
     else:
         for path in build_student(args.out):

@@ -129,6 +129,26 @@ def test_solution_cells_hold_only_answers(name, tmp_path):
             assert line in student, f"{name}: the student copy lost {line[:60]!r}"
 
 
+def test_student_html_pages_hide_solutions_and_what_their_checks_print():
+    from nbconvert import HTMLExporter
+
+    name = "07_score_informed_and_blind"
+    nb = tools.read_lesson(_md(name))
+    for i, cell in enumerate(nb.cells):  # stand-ins for the outputs of an executed lesson
+        if cell.cell_type == "code":
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"[output of cell {i}]\n")]
+    page = tools.without_solutions(nb)
+    html, _ = HTMLExporter().from_notebook_node(page)
+    lines = {ln.strip() for ln in html.splitlines()}
+    assert not [ln for ln in tools.solution_lines(nb) if ln in lines]
+    kinds = [("solution" if tools.SOLUTION_TAG in tools.cell_tags(c) else c.cell_type) for c in nb.cells]
+    for i, (cell, kind) in enumerate(zip(page.cells, kinds)):
+        if cell.cell_type != "code":
+            continue
+        check = kind == "code" and "solution" in kinds[max(0, i - 2):i]
+        assert (f"[output of cell {i}]" in html) == (kind == "code" and not check), (i, kind)
+
+
 def _with_outputs(nb, cells):
     """A copy of ``nb`` whose code cells carry the outputs nbval recorded for them, or None if
     nbval did not run exactly these cells (e.g. some were deselected)."""
