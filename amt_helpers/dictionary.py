@@ -131,9 +131,12 @@ def log_filterbank(rep: Representation = Representation(), *, tuning: float = 0.
     a semitone is narrower than an FFT bin (below about 280 Hz with the defaults), there is one
     band per FFT bin, centred at the first grid point past the midpoint between two bins; in
     the lowest octaves that is just past the midpoint, so such a band averages two neighbouring
-    bins about equally (the lowest, 29.8 Hz, takes bins 5 and 6 at 0.47 and 0.53). The dictionary was learned in this representation, so it is consistent; it is not
-    the finest the STFT allows down there. Each filter is a triangle from the previous centre bin to the next one, with
-    unit area (so that a filter's output is a weighted *average*, independent of its width).
+    bins about equally (the lowest, 29.8 Hz, takes bins 5 and 6 at 0.47 and 0.53). The
+    dictionary was learned in this representation, so it is consistent; it is not the finest
+    the STFT allows down there, but bands of one bin each (with a rebuilt dictionary) lowered
+    the validation objectives (``benchmarks/README.md``). Each filter is a triangle from the
+    previous centre bin to the next one, with unit area (so that a filter's output is a
+    weighted *average*, independent of its width).
 
     Parameters
     ----------
