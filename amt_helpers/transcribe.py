@@ -114,10 +114,10 @@ def _whole_numbers(name: str, values, *, low: int, high: int, what: str = "numbe
     return arr.astype(int).tolist()
 
 
-def _check_count(name: str, value) -> int:
-    """A number of iterations or frames: an integer >= 0."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+def _check_count(name: str, value, *, minimum: int = 0) -> int:
+    """A number of iterations or frames: an integer >= ``minimum`` (0 or 1)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be a {'positive' if minimum else 'non-negative'} integer, got {value!r}")
     return int(value)
 
 
@@ -323,8 +323,7 @@ def activations_to_notes(
             raise ValueError(f"{name} must be a finite number, got {value!r}")
     for name, value in (("drop_frames", drop_frames), ("smooth_frames", smooth_frames),
                         ("bridge_frames", bridge_frames), ("quiet_frames", quiet_frames)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        _check_count(name, value, minimum=1)
     if H.size == 0:
         return []
     scale = H.max() if normalize else 1.0
