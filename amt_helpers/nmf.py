@@ -6,12 +6,17 @@ Audio orientation, as in Müller, *Fundamentals of Music Processing* (FMP), §8.
 - ``W`` (K × R): R spectral templates, one per column,
 - ``H`` (R × N): their activations over time, one row per template,
 
-with ``V ≈ W @ H``. Two objectives are supported, chosen with ``beta``
-(the β-divergence family of Févotte & Idier 2011):
+with ``V ≈ W @ H``. The objective is a β-divergence (Févotte & Idier 2011),
+chosen with ``beta``:
 
 - ``beta=2``, Euclidean: ``½ ‖V − WH‖²_F``;
 - ``beta=1``, generalised Kullback–Leibler:
-  ``Σ V log(V / WH) − V + WH`` (with ``0 log 0 = 0``).
+  ``Σ V log(V / WH) − V + WH`` (with ``0 log 0 = 0``);
+- any other ``0 < beta < 2``:
+  ``Σ (V^β + (β − 1) (WH)^β − β V (WH)^(β−1)) / (β (β − 1))``.
+  The smaller β, the more a quiet part of ``V`` counts against a loud one
+  (β = 2 weighs an error by its absolute size, β → 0 by its relative size);
+  β = 0.5 is a common choice for music (Vincent et al. 2010, Dessein et al. 2010).
 
 The multiplicative updates (MU) of Lee & Seung (2000) alternate
 
@@ -24,6 +29,15 @@ Kullback–Leibler (``Q = V / WH``, ``1`` a vector of ones)::
 
     H ← H ∘ (WᵀQ) / (Wᵀ1)
     W ← W ∘ (QHᵀ) / (1Hᵀ)
+
+general β (``P = V ∘ (WH)^(β−2)``, ``Q = (WH)^(β−1)``; Févotte & Idier 2011)::
+
+    H ← H ∘ ((WᵀP) / (WᵀQ))^γ
+    W ← W ∘ ((PHᵀ) / (QHᵀ))^γ
+
+with ``γ = 1 / (2 − β)`` for β < 1 and ``γ = 1`` for 1 ≤ β ≤ 2: the exponent
+that makes each step a majorisation–minimisation step. (β = 1 and 2 are the
+two rules above.)
 
 Each step never increases the objective, and an entry that is zero stays zero
 forever. This second property is what turns a harmonic-comb initialisation of
@@ -42,6 +56,9 @@ Implementation notes (why the code looks the way it does):
 - Kullback–Leibler: one K × N product ``WH`` per half-step is unavoidable; the
   product computed for the next ``H`` update also gives the objective of the
   current iterate, so logging the cost costs one ``log2`` and one reduction.
+- General β: likewise, plus one power of ``WH`` per half-step; ``P`` and ``Q``
+  sit side by side in one K × 2N buffer, so that ``WᵀP`` and ``WᵀQ`` are one
+  matrix product.
 - With ``fixed_W=True`` (the transcription case) ``WᵀV`` and ``WᵀW``
   (Euclidean) or the column sums of ``W`` (KL) are computed once.
 - By default the arithmetic is done in float32, which runs about twice as fast
@@ -146,10 +163,10 @@ def _check_factors(V: np.ndarray, W: npt.ArrayLike, H: npt.ArrayLike) -> tuple[n
 
 
 def _check_beta(beta: float) -> float:
-    if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or beta not in (1, 2):
+    if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not 0 < beta <= 2:
         raise ValueError(
-            f"beta must be 2 (Euclidean) or 1 (Kullback-Leibler), got {beta!r}; "
-            "other beta-divergences are not implemented"
+            f"beta must be a number in (0, 2] (2: Euclidean, 1: Kullback-Leibler, 0.5: common for "
+            f"music), got {beta!r}"
         )
     return float(beta)
 
@@ -262,10 +279,12 @@ def beta_divergence(V: npt.ArrayLike, W: npt.ArrayLike, H: npt.ArrayLike, beta: 
         Templates.
     H : array_like, shape (R, N)
         Activations.
-    beta : {2, 1}
+    beta : float in (0, 2]
         2: ``½ ‖V − WH‖²_F`` (squared units of V). 1: generalised KL divergence
         ``Σ V log(V / WH) − V + WH`` in nats, with ``0 log 0 = 0``; it is
-        ``inf`` where ``WH == 0 < V``.
+        ``inf`` where ``WH == 0 < V``. Otherwise
+        ``Σ (V^β + (β − 1) (WH)^β − β V (WH)^(β−1)) / (β (β − 1))``
+        (in units of V to the power β), ``inf`` for β < 1 where ``WH == 0 < V``.
 
     Returns
     -------
@@ -281,6 +300,8 @@ def beta_divergence(V: npt.ArrayLike, W: npt.ArrayLike, H: npt.ArrayLike, beta: 
     0.0
     >>> beta_divergence(np.array([[2.0, 6.0], [2.0, 6.0]]), W, H, beta=2)
     5.0
+    >>> beta_divergence(np.array([[4.0, 3.0], [2.0, 6.0]]), W, H, beta=0.5)  # entry (0, 0): (2 − 0.5 − 2) / −0.25
+    2.0
     """
     V = _check_V(V)
     W, H = _check_factors(V, W, H)
@@ -290,9 +311,14 @@ def beta_divergence(V: npt.ArrayLike, W: npt.ArrayLike, H: npt.ArrayLike, beta: 
     if beta == 2:
         return 0.5 * float(np.sum(np.square(V - WH)))
     pos = V > 0
-    if np.any(WH[pos] == 0):
+    if beta <= 1 and np.any(WH[pos] == 0):
         return math.inf
-    return float(np.sum(V[pos] * np.log(V[pos] / WH[pos])) - V.sum() + WH.sum())
+    if beta == 1:
+        return float(np.sum(V[pos] * np.log(V[pos] / WH[pos])) - V.sum() + WH.sum())
+    # V (WH)^(β−1) is 0 where V is 0, also where WH is 0 too.
+    cross = np.zeros_like(V)
+    cross[pos] = V[pos] * WH[pos] ** (beta - 1)
+    return float(np.sum(V**beta + (beta - 1) * WH**beta - beta * cross) / (beta * (beta - 1)))
 
 
 # --------------------------------------------------------------------------- the solver
@@ -329,10 +355,11 @@ def nmf(
         Initial activations, non-negative. Zero entries stay exactly zero.
     n_iter : int, default 200
         Maximum number of iterations, ``>= 0``.
-    beta : {2, 1}, default 2
-        2: Euclidean objective ``½ ‖V − WH‖²_F``; 1: generalised
-        Kullback–Leibler divergence. Other values raise ``ValueError`` (general
-        β-divergence MU, Févotte & Idier 2011, is not implemented).
+    beta : float in (0, 2], default 2
+        The β-divergence minimised: 2, the Euclidean objective
+        ``½ ‖V − WH‖²_F``; 1, the generalised Kullback–Leibler divergence; any
+        other value in (0, 2), the β-divergence of :func:`beta_divergence`
+        (e.g. 0.5, which weighs quiet partials more than KL does).
     fixed_W : bool or array_like of bool, shape (R,), default False
         ``True`` learns only ``H`` with ``W = W_init`` fixed (transcription
         with known templates); a boolean mask freezes the columns where it is
@@ -345,7 +372,8 @@ def nmf(
         iterations.) Parameter changes are never used.
     eps : float, default 1e-12
         Guard for the denominators: the Euclidean denominators are clipped at
-        ``eps`` from below and KL uses ``V / (WH + eps)``. Numerators and
+        ``eps`` from below, and the other β use ``WH + eps`` for ``WH``
+        (e.g. ``V / (WH + eps)`` for KL). Numerators and
         factors are never touched, so zeros stay zeros. The default is
         negligible for spectrograms at any usual scale; rescale ``V`` if its
         values are themselves near 1e-12.
@@ -430,8 +458,12 @@ def nmf(
     H = np.array(H_in, dtype=compute, order="C", copy=True)
     eps_c = compute.type(eps)
 
-    solver = _euclidean if beta == 2 else _kullback_leibler
-    costs, done = solver(Vc, W, H, frozen, int(n_iter), float(tol), eps_c, callback)
+    if beta == 2:
+        costs, done = _euclidean(Vc, W, H, frozen, int(n_iter), float(tol), eps_c, callback)
+    elif beta == 1:
+        costs, done = _kullback_leibler(Vc, W, H, frozen, int(n_iter), float(tol), eps_c, callback)
+    else:
+        costs, done = _general_beta(Vc, W, H, frozen, int(n_iter), float(tol), eps_c, callback, beta)
     W_out = W.astype(out_dtype, copy=False)
     if frozen.any():
         # The compute dtype may be narrower than the input's: restore frozen
@@ -623,6 +655,94 @@ def _kullback_leibler(
     W[...] = Wv
     H[...] = Hv
     return costs, done
+
+
+def _general_beta(
+    V: np.ndarray,
+    W: np.ndarray,
+    H: np.ndarray,
+    frozen: np.ndarray,
+    n_iter: int,
+    tol: float,
+    eps: np.floating,
+    callback: Optional[Callback],
+    beta: float,
+) -> tuple[list[float], int]:
+    """MU for a β-divergence, 0 < β < 2 and β ≠ 1 (Févotte & Idier 2011), in place.
+
+    Returns (costs, iterations run). ``WH + eps`` stands for ``WH`` throughout, built as in
+    :func:`_kullback_leibler` from ``W_aug = [W | eps]`` and ``H_aug = [H ; 1]``.
+    """
+    K, N = V.shape
+    R = W.shape[1]
+    W_aug = np.empty((K, R + 1), dtype=W.dtype)
+    H_aug = np.empty((R + 1, N), dtype=H.dtype)
+    W_aug[:, :R], W_aug[:, R] = W, eps
+    H_aug[:R], H_aug[R] = H, 1
+    Wv, Hv = W_aug[:, :R], H_aug[:R]
+    gamma = 1.0 / (2.0 - beta) if beta < 1 else 1.0  # the MM exponent: each step is monotone
+
+    WH = np.empty_like(V)
+    PQ = np.empty((K, 2 * N), dtype=V.dtype)  # [P | Q]: Wᵀ[P | Q] is one product
+    P, Q = PQ[:, :N], PQ[:, N:]
+    # Σ V^β is the constant part of β (β − 1) · objective.
+    sum_V_beta = float(np.sum(np.power(V, beta, dtype=np.float64)))
+    scale = 1.0 / (beta * (beta - 1.0))
+
+    def fill_P_Q() -> float:
+        """P = V ∘ (WH)^(β−2), Q = (WH)^(β−1) for the current W, H; return the objective."""
+        np.matmul(W_aug, H_aug, out=WH)
+        _power(WH, beta - 1.0, out=Q)
+        # Σ (WH)^β = ⟨WH, Q⟩ and Σ V (WH)^(β−1) = ⟨V, Q⟩.
+        cost = scale * (sum_V_beta + (beta - 1.0) * _sum_of_products(WH, Q) - beta * _sum_of_products(V, Q))
+        np.divide(Q, WH, out=P)
+        np.multiply(P, V, out=P)
+        return max(cost, 0.0)
+
+    def mm_step(X: np.ndarray, numerator: np.ndarray, denominator: np.ndarray) -> None:
+        np.maximum(denominator, eps, out=denominator)
+        np.divide(numerator, denominator, out=denominator)
+        if gamma != 1.0:
+            np.power(denominator, gamma, out=denominator)
+        X *= denominator
+        _flush_subnormals(X)
+
+    learn_W = not frozen.all()
+    learn_all = not frozen.any()
+    products_H = np.empty((R, 2 * N), dtype=H.dtype)  # [WᵀP | WᵀQ]
+    num_W, den_W = np.empty_like(W), np.empty_like(W)
+
+    costs = [fill_P_Q()]
+    done = n_iter
+    for i in range(1, n_iter + 1):
+        np.matmul(Wv.T, PQ, out=products_H)
+        mm_step(Hv, products_H[:, :N], products_H[:, N:])
+        if learn_W:
+            fill_P_Q()
+            np.matmul(P, Hv.T, out=num_W)
+            np.matmul(Q, Hv.T, out=den_W)
+            if not learn_all:
+                num_W[:, frozen] = den_W[:, frozen] = 1  # exact: frozen columns stay bit-identical
+            mm_step(Wv, num_W, den_W)
+        costs.append(fill_P_Q())
+        if callback is not None:
+            callback(i, Wv, Hv, costs[-1])
+        if _converged(costs, tol):
+            done = i
+            break
+    W[...] = Wv
+    H[...] = Hv
+    return costs, done
+
+
+def _power(X: np.ndarray, exponent: float, out: np.ndarray) -> None:
+    """``out = X ** exponent``; for β = 0.5 (exponent −0.5) through a square root, which is
+    several times faster than ``np.power`` with a fractional exponent."""
+    if exponent == -0.5:
+        np.sqrt(X, out=out)
+        np.reciprocal(out, out=out)
+    else:
+        np.power(X, exponent, out=out)
 
 
 def _sum_of_products(a: np.ndarray, b: np.ndarray) -> float:

@@ -647,8 +647,9 @@ def compute_activations(
     adapt_iter: int = 0,
     support: float = 0.02,
     tuning: float | None = None,
+    beta: float = 1.0,
 ) -> Activations:
-    """Fixed-dictionary KL-NMF of a recording (steps 1 and 2 of :func:`transcribe`).
+    """Fixed-dictionary NMF of a recording (steps 1 and 2 of :func:`transcribe`).
 
     Parameters
     ----------
@@ -661,13 +662,16 @@ def compute_activations(
     dictionary : Dictionary or path, optional
         Default: the shipped piano dictionary (:func:`amt_helpers.dictionary.load_dictionary`).
     n_iter : int
-        KL-NMF iterations for ``H`` with ``W`` fixed.
+        NMF iterations for ``H`` with ``W`` fixed.
     adapt_iter : int
         Iterations of masked template adaptation after that (0: none).
     support : float
         Template entries below ``support`` × the template's peak are zeroed before adaptation.
     tuning : float, optional
         Tuning offset in semitones; default: estimated from the audio.
+    beta : float
+        The β-divergence that ``H`` minimises (:func:`amt_helpers.nmf.nmf`; 1: KL, the
+        divergence the dictionary was learned with).
 
     Returns
     -------
@@ -695,11 +699,11 @@ def compute_activations(
     # One BLAS thread: these products are small, and extra threads mostly spin (CPU time that
     # does no work when the machine is busy).
     with threadpool_limits(limits=1, user_api="blas"):
-        res = nmf(V, W0, H0, n_iter=n_iter, beta=1, fixed_W=True)
+        res = nmf(V, W0, H0, n_iter=n_iter, beta=beta, fixed_W=True)
         W, H, cost = res.W, res.H, res.cost
         if adapt_iter > 0:
             Wm = np.where(W0 >= support * W0.max(axis=0, keepdims=True), W0, 0).astype(np.float32)
-            res = nmf(V, Wm, H, n_iter=adapt_iter, beta=1, fixed_W=False)
+            res = nmf(V, Wm, H, n_iter=adapt_iter, beta=beta, fixed_W=False)
             W, H = res.W, res.H
             cost = np.concatenate([cost, res.cost[1:]])
     return _read_out(V, W, H, d.pitch, d.kind, frame_rate=rep.frame_rate, tuning=float(tuning), cost=cost)
@@ -793,6 +797,7 @@ def refine_templates(
     release_frames: int = 4,
     time_offset: float = 0.0,
     offset_shift: float = 0.0,
+    beta: float = 1.0,
 ) -> Activations:
     """Adapt the templates to the recording, using a first transcription as the score; factorise again.
 
@@ -830,6 +835,9 @@ def refine_templates(
     time_offset, offset_shift : float
         The note rule's time shifts in seconds (:func:`activations_to_notes`), undone to find
         the onset and end frames of ``notes``.
+    beta : float
+        The β-divergence of the new ``H`` (as in :func:`compute_activations`). The templates are
+        always re-learned with KL, the divergence of the dictionary.
 
     Returns
     -------
@@ -868,7 +876,7 @@ def refine_templates(
         mixed = mix * W0[:, transcribed] + (1.0 - mix) * adapted[:, transcribed]
         W = W0.astype(np.float32, copy=True)
         W[:, transcribed] = mixed / mixed.sum(axis=0, keepdims=True)
-        res = nmf(V, W, _constant_start(V, R), n_iter=n_iter_h, beta=1, fixed_W=True)
+        res = nmf(V, W, _constant_start(V, R), n_iter=n_iter_h, beta=beta, fixed_W=True)
     return _read_out(V, W, res.H, act.pitch, act.kind, frame_rate=fr, tuning=act.tuning,
                      cost=np.concatenate([act.cost, res.cost[1:]]))
 
@@ -881,7 +889,7 @@ BLIND_DEFAULTS = dict(threshold=0.045, onset_threshold=None, quiet_threshold=0.0
                       drop_accel_db=4.0, drop_floor_db=10.0, drop_floor_slope_db=8.0,
                       bridge_frames=5, offset_shift=0.05, time_offset=-0.012, ghost_ratio=0.6,
                       leak_ratio=0.3, leak_share=0.5, ghost_intervals=(12, 19, 24, 1, -1), attack_weight=1.25,
-                      n_iter=50, adapt_iter=0, refine_iter=10, refine_mix=0.8)
+                      n_iter=50, beta=1.0, adapt_iter=0, refine_iter=10, refine_mix=0.8)
 # Knowing the pitch set, a lower threshold and a stronger onset cue pay off (the stronger cue
 # needs a stricter re-strike test); and the whole-tone neighbour below is then often a ghost
 # too (its key is in the piece, its note is not).
@@ -909,7 +917,7 @@ SILENCE_DBFS = -60.0
 #: The names :func:`transcribe` accepts as ``preset``.
 PRESETS = ("default", "acoustic")
 #: The options of :func:`transcribe` that shape the NMF model; the others are the note rule's.
-_MODEL_OPTIONS = ("n_iter", "adapt_iter", "refine_iter", "refine_mix")
+_MODEL_OPTIONS = ("n_iter", "beta", "adapt_iter", "refine_iter", "refine_mix")
 
 
 def default_options(*, informed: bool = False, preset: str = "default") -> dict:
@@ -944,7 +952,7 @@ def default_options(*, informed: bool = False, preset: str = "default") -> dict:
 def note_rule(options: dict) -> dict:
     """The note-rule part of a set of :func:`transcribe` options (for :func:`notes_from_activations`).
 
-    Everything but the options that shape the NMF model (``n_iter``, ``adapt_iter``,
+    Everything but the options that shape the NMF model (``n_iter``, ``beta``, ``adapt_iter``,
     ``refine_iter``, ``refine_mix``).
     """
     return {k: v for k, v in options.items() if k not in _MODEL_OPTIONS}
@@ -982,6 +990,7 @@ def transcribe(
     ghost_intervals: Sequence[int] | None = None,
     attack_weight: float | None = None,
     n_iter: int | None = None,
+    beta: float | None = None,
     adapt_iter: int | None = None,
     refine_iter: int | None = None,
     refine_mix: float | None = None,
@@ -1077,8 +1086,8 @@ def transcribe(
         The onset strength of a key is ``attack_weight`` × its attack-template activation plus
         the positive temporal difference of its total activation (default 1.25; score-informed
         1.5).
-    n_iter, adapt_iter, tuning
-        See :func:`compute_activations` (defaults 50, 0, estimated).
+    n_iter, beta, adapt_iter, tuning
+        See :func:`compute_activations` (defaults 50, 1, 0, estimated).
     refine_iter : int
         Updates of the templates in :func:`refine_templates`, the second pass that adapts them
         to the recording using the first pass's notes (default 10; 0: one pass only).
@@ -1132,7 +1141,7 @@ def transcribe(
                  bridge_frames=bridge_frames,
                  offset_shift=offset_shift, time_offset=time_offset,
                  ghost_ratio=ghost_ratio, leak_ratio=leak_ratio, leak_share=leak_share,
-                 ghost_intervals=ghost_intervals, attack_weight=attack_weight, n_iter=n_iter, adapt_iter=adapt_iter,
+                 ghost_intervals=ghost_intervals, attack_weight=attack_weight, n_iter=n_iter, beta=beta, adapt_iter=adapt_iter,
                  refine_iter=refine_iter, refine_mix=refine_mix)
     opt = default_options(informed=pitches is not None, preset=preset)
     opt.update({k: v for k, v in given.items() if v is not None})
@@ -1165,7 +1174,7 @@ def transcription_model(
     x, sr
         Audio and its sample rate in Hz (validated by :func:`transcribe`).
     options : dict
-        Every option of :func:`transcribe` (e.g. ``BLIND_DEFAULTS``): ``n_iter``,
+        Every option of :func:`transcribe` (e.g. ``BLIND_DEFAULTS``): ``n_iter``, ``beta``,
         ``adapt_iter``, ``refine_iter`` and ``refine_mix`` shape the NMF; the others, the note
         rule (:func:`note_rule`, with :data:`FIRST_PASS_RULE` on top), make the first pass's
         notes that :func:`refine_templates` adapts the templates to.
@@ -1179,13 +1188,14 @@ def transcription_model(
     """
     _check_count("refine_iter", options["refine_iter"])
     act = compute_activations(x, sr, pitches=pitches if restrict_templates else None, dictionary=dictionary,
-                              n_iter=options["n_iter"], adapt_iter=options["adapt_iter"], tuning=tuning)
+                              n_iter=options["n_iter"], adapt_iter=options["adapt_iter"], tuning=tuning,
+                              beta=options["beta"])
     read = (lambda a: a.select(pitches)) if pitches is not None and not restrict_templates else (lambda a: a)
     if options["refine_iter"] > 0:
         score = notes_from_activations(read(act), **dict(note_rule(options), **FIRST_PASS_RULE))
         act = refine_templates(act, score, n_iter=options["refine_iter"], mix=options["refine_mix"],
                                n_iter_h=options["n_iter"], time_offset=options["time_offset"],
-                               offset_shift=options["offset_shift"])
+                               offset_shift=options["offset_shift"], beta=options["beta"])
     return read(act)
 
 

@@ -22,7 +22,8 @@ PROPS = settings(
 )
 
 EPS = 1e-12  # nmf's default denominator guard
-BETAS = st.sampled_from([1.0, 2.0])
+ALL_BETAS = [0.5, 1.0, 1.5, 2.0]  # KL and Euclidean have their own solvers; 0.5 and 1.5 the general one
+BETAS = st.sampled_from(ALL_BETAS)
 COMPUTE = st.sampled_from([np.float32, np.float64])
 
 
@@ -51,11 +52,14 @@ def cost_scale(V, beta, cost0):
 
     Euclidean: ‖V‖² − 2⟨V, WH⟩ + ‖WH‖² cancels down to the cost, so errors scale with ‖V‖².
     KL: Σ V log V − Σ V log WH − Σ V + Σ WH likewise scales with Σ V (1 + |log V|).
+    Other β: Σ V^β, Σ (WH)^β and Σ V (WH)^(β−1), each divided by β (β − 1).
     """
     if beta == 2:
         return max(cost0, 0.5 * float(np.sum(np.square(V))))
     pos = V[V > 0]
-    return cost0 + float(np.sum(pos * (1 + np.abs(np.log(pos)))))
+    if beta == 1:
+        return cost0 + float(np.sum(pos * (1 + np.abs(np.log(pos)))))
+    return cost0 + 3 * float(np.sum(pos**beta)) / abs(beta * (beta - 1))
 
 
 def rounding(V, beta, cost0, dtype):
@@ -111,9 +115,10 @@ def test_cost_matches_objective_from_scratch(prob, beta, dtype):
     start = beta_divergence(V, W0, H0, beta)
     tol = rounding(V, beta, start, dtype)
     for W, H, cost in ((res.W, res.H, res.cost[-1]), (W0, H0, res.cost[0])):
-        if beta == 1:
+        if beta != 2:
             # nmf guards KL with V / (WH + eps): that is D(V | WH + eps), the divergence of a
-            # model with one extra constant component (template eps, activation 1).
+            # model with one extra constant component (template eps, activation 1). So do the
+            # other β but the Euclidean.
             W, H = np.hstack([W, np.full((W.shape[0], 1), EPS)]), np.vstack([H, np.ones(H.shape[1])])
         assert abs(cost - beta_divergence(V, W, H, beta)) <= tol
 
@@ -140,7 +145,7 @@ def test_float32_and_float64_compute_agree(prob, beta):
     np.testing.assert_allclose(WH32, WH64, rtol=1e-2, atol=1e-3 * np.abs(WH64).max())
 
 
-@pytest.mark.parametrize("beta", [1, 2])
+@pytest.mark.parametrize("beta", ALL_BETAS)
 @pytest.mark.parametrize("compute", [np.float32, np.float64])
 def test_dtype_preserved(beta, compute):
     rng = np.random.default_rng(0)
@@ -174,7 +179,7 @@ def test_mask_freezes_exactly_the_masked_columns(prob, beta, dtype, data):
     assert np.array_equal(res.W[W0 == 0], W0[W0 == 0])
 
 
-@pytest.mark.parametrize("beta", [1, 2])
+@pytest.mark.parametrize("beta", ALL_BETAS)
 @pytest.mark.parametrize("compute", [np.float32, np.float64])
 def test_mask_learns_the_other_columns(beta, compute):
     rng = np.random.default_rng(7)
@@ -190,7 +195,7 @@ def test_mask_all_true_equals_fixed_W_true_and_all_false_equals_learn():
     rng = np.random.default_rng(3)
     V = rng.random((10, 12))
     W0, H0 = random_init(V, 4, rng)
-    for beta in (1, 2):
+    for beta in ALL_BETAS:
         a = nmf(V, W0, H0, n_iter=8, beta=beta, fixed_W=np.ones(4, bool))
         b = nmf(V, W0, H0, n_iter=8, beta=beta, fixed_W=True)
         assert np.array_equal(a.H, b.H) and np.array_equal(a.cost, b.cost)
@@ -199,7 +204,7 @@ def test_mask_all_true_equals_fixed_W_true_and_all_false_equals_learn():
         assert np.array_equal(c.W, d.W) and np.array_equal(c.H, d.H)
 
 
-@pytest.mark.parametrize("beta", [1, 2])
+@pytest.mark.parametrize("beta", ALL_BETAS)
 @pytest.mark.parametrize("fixed", [False, True])
 def test_tol_stops_early_and_reports_n_iter(beta, fixed):
     rng = np.random.default_rng(1)
@@ -221,14 +226,14 @@ def test_n_iter_zero_returns_the_initialisation():
     rng = np.random.default_rng(2)
     V = rng.random((5, 7))
     W0, H0 = random_init(V, 2, rng)
-    for beta in (1, 2):
+    for beta in ALL_BETAS:
         res = nmf(V, W0, H0, n_iter=0, beta=beta, dtype=np.float64)
         assert res.n_iter == 0 and res.cost.shape == (1,)
         assert np.array_equal(res.W, W0) and np.array_equal(res.H, H0)
         assert res.cost[0] == pytest.approx(beta_divergence(V, W0, H0, beta), rel=1e-9)
 
 
-@pytest.mark.parametrize("beta", [1, 2])
+@pytest.mark.parametrize("beta", ALL_BETAS)
 @pytest.mark.parametrize("fixed_W", [False, True])
 def test_callback_sees_every_iteration(beta, fixed_W):
     rng = np.random.default_rng(4)
@@ -245,12 +250,17 @@ def test_callback_sees_every_iteration(beta, fixed_W):
     assert np.array_equal(seen[-1][1], res.W) and np.array_equal(seen[-1][2], res.H)
 
 
-@pytest.mark.parametrize("beta", [1, 2])
+@pytest.mark.parametrize("beta", ALL_BETAS)
 def test_tol_stops_at_once_when_the_start_is_exact(beta):
     rng = np.random.default_rng(6)
     W0, H0 = rng.random((5, 2)) + 0.1, rng.random((2, 7)) + 0.1
     res = nmf(W0 @ H0, W0, H0, n_iter=50, beta=beta, tol=1e-4, dtype=np.float64)
-    assert res.n_iter == 1 and res.cost[0] == pytest.approx(0.0, abs=1e-12)
+    if beta in (1, 2):
+        assert res.n_iter == 1 and res.cost[0] == pytest.approx(0.0, abs=1e-12)
+    else:
+        # The general β's cost is a difference of sums of size Σ V^β: at an exact start it is
+        # rounding noise (~1e-14), whose relative changes tol cannot judge. It stays noise.
+        assert res.n_iter < 50 and np.all(np.abs(res.cost) < 1e-12)
 
 
 def test_result_is_frozen_dataclass():
@@ -266,7 +276,7 @@ def test_converges_on_an_exactly_low_rank_matrix():
     rng = np.random.default_rng(6)
     V = rng.random((30, 4)) @ rng.random((4, 40))
     W0, H0 = random_init(V, 4, rng)
-    for beta in (1, 2):
+    for beta in ALL_BETAS:
         res = nmf(V, W0, H0, n_iter=1000, beta=beta, dtype=np.float64)
         assert res.cost[-1] < 1e-3 * res.cost[0]
 
@@ -325,6 +335,14 @@ def test_beta_divergence_known_values():
     # KL: 2 log 2 − 2 + 1 (entry 0,0), 0 − 0 + 2 (entry 1,0: 0 log 0 = 0), the rest exact.
     assert beta_divergence(V, W, H, 1) == pytest.approx(2 * np.log(2) - 1 + 2)
     assert beta_divergence(np.array([[1.0, 1.0]]), np.array([[1.0]]), np.array([[0.0, 1.0]]), 1) == np.inf
+    # β = 0.5: (V^β − 0.5 (WH)^β − 0.5 V (WH)^(−0.5)) / −0.25 per entry; entry (0, 0) is
+    # (√2 − 0.5 − 1) / −0.25, entry (1, 0) is (0 − 0.5 √2 − 0) / −0.25.
+    expected = (np.sqrt(2) - 1.5 - 0.5 * np.sqrt(2)) / -0.25 + 0  # entries (0, 1) and (1, 1): V = WH
+    expected += (np.sqrt(3) - 0.5 * np.sqrt(3) - 0.5 * 3 / np.sqrt(3)) / -0.25
+    assert beta_divergence(V, W, H, 0.5) == pytest.approx(expected)
+    assert beta_divergence(np.array([[1.0, 1.0]]), np.array([[1.0]]), np.array([[0.0, 1.0]]), 0.5) == np.inf
+    # β = 1.5: where WH is 0 and V is not, the divergence is finite, V^β / (β (β − 1)).
+    assert beta_divergence(np.array([[4.0]]), np.array([[1.0]]), np.array([[0.0]]), 1.5) == pytest.approx(8 / 0.75)
 
 
 # --- validation -------------------------------------------------------------------------------
@@ -362,7 +380,9 @@ BAD_INPUTS = [
     ("R zero", dict(W_init=np.ones((10, 0)), H_init=np.ones((0, 12))), r"W_init is empty"),
     ("n_iter negative", dict(n_iter=-1), r"n_iter must be an integer >= 0"),
     ("n_iter float", dict(n_iter=2.0), r"n_iter must be an integer"),
-    ("beta 0.5", dict(beta=0.5), r"beta must be 2 \(Euclidean\) or 1"),
+    ("beta 0", dict(beta=0), r"beta must be a number in \(0, 2\]"),
+    ("beta 3", dict(beta=3), r"beta must be a number in \(0, 2\]"),
+    ("beta nan", dict(beta=np.nan), r"beta must be"),
     ("beta str", dict(beta="kl"), r"beta must be"),
     ("tol negative", dict(tol=-1e-3), r"tol must be"),
     ("tol nan", dict(tol=np.nan), r"tol must be"),
@@ -393,7 +413,7 @@ def test_beta_divergence_validates():
 # --- cross-check with scikit-learn ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("beta, loss", [(2, "frobenius"), (1, "kullback-leibler")])
+@pytest.mark.parametrize("beta, loss", [(2, "frobenius"), (1, "kullback-leibler"), (0.5, 0.5), (1.5, 1.5)])
 @pytest.mark.parametrize("seed", [0, 1])
 def test_matches_sklearn_mu(beta, loss, seed):
     from sklearn.decomposition import NMF
@@ -420,7 +440,7 @@ def test_matches_sklearn_mu(beta, loss, seed):
     assert nmf(V, W0, H0, n_iter=n, beta=beta).cost[-1] == pytest.approx(sk_obj, rel=1e-4)
 
 
-@pytest.mark.parametrize("beta", [1.0, 2.0])
+@pytest.mark.parametrize("beta", ALL_BETAS)
 def test_no_subnormal_numbers_after_long_runs(beta):
     # Unused entries decay geometrically under MU; in float32 they would become subnormal
     # (slow arithmetic) after a few hundred iterations unless flushed to zero.
