@@ -592,14 +592,7 @@ def _kullback_leibler(
 ) -> tuple[list[float], int]:
     """MU for the generalised KL divergence, in place; returns (costs, iterations run)."""
     K, N = V.shape
-    R = W.shape[1]
-    # The guard WH + eps comes free out of the product: work on W_aug = [W | eps] and
-    # H_aug = [H ; 1], so that W_aug @ H_aug = WH + eps. W and H are views into them.
-    W_aug = np.empty((K, R + 1), dtype=W.dtype)
-    H_aug = np.empty((R + 1, N), dtype=H.dtype)
-    W_aug[:, :R], W_aug[:, R] = W, eps
-    H_aug[:R], H_aug[R] = H, 1
-    Wv, Hv = W_aug[:, :R], H_aug[:R]
+    W_aug, H_aug, Wv, Hv = _with_guard(W, H, eps)
 
     ratio = np.empty_like(V)  # V / (WH + eps)
     log_WH = np.empty_like(V)  # log2(WH + eps)
@@ -625,36 +618,59 @@ def _kullback_leibler(
     num_W = np.empty_like(W)
     W_colsum = np.maximum(Wv.sum(axis=0), eps)[:, None]  # R × 1, constant while W is fixed
 
-    costs = [ratio_and_cost()]
-    done = n_iter
-    for i in range(1, n_iter + 1):
+    def iteration() -> float:
+        nonlocal W_colsum
         # H ← H ∘ Wᵀ(V / WH) / (Wᵀ1): ``ratio`` holds V / WH for the current W, H.
         np.matmul(Wv.T, ratio, out=num_H)
-        num_H /= W_colsum
-        Hv *= num_H
+        np.divide(num_H, W_colsum, out=num_H)
+        np.multiply(Hv, num_H, out=Hv)
         _flush_subnormals(Hv)
 
         if learn_W:
             np.matmul(W_aug, H_aug, out=ratio)
             np.divide(V, ratio, out=ratio)
             np.matmul(ratio, Hv.T, out=num_W)
-            num_W /= np.maximum(Hv.sum(axis=1), eps)[None, :]
+            np.divide(num_W, np.maximum(Hv.sum(axis=1), eps)[None, :], out=num_W)
             if not learn_all:
                 num_W[:, frozen] = 1  # exact: frozen columns stay bit-identical
-            Wv *= num_W
+            np.multiply(Wv, num_W, out=Wv)
             _flush_subnormals(Wv)
             W_colsum = np.maximum(Wv.sum(axis=0), eps)[:, None]
-
         # The ratio for the next H update also yields the cost of this iterate.
-        costs.append(ratio_and_cost())
-        if callback is not None:
-            callback(i, Wv, Hv, costs[-1])
-        if _converged(costs, tol):
-            done = i
-            break
+        return ratio_and_cost()
+
+    costs = [ratio_and_cost()]
+    done = _iterate(iteration, costs, n_iter, tol, callback, Wv, Hv)
     W[...] = Wv
     H[...] = Hv
     return costs, done
+
+
+def _with_guard(W: np.ndarray, H: np.ndarray, eps: np.floating) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(W_aug, H_aug, W_view, H_view)`` with ``W_aug = [W | eps]`` and ``H_aug = [H ; 1]``.
+
+    The guard ``WH + eps`` then comes free out of the product ``W_aug @ H_aug``; the solvers
+    update ``W_view`` and ``H_view``, views into the augmented arrays.
+    """
+    (K, R), N = W.shape, H.shape[1]
+    W_aug = np.empty((K, R + 1), dtype=W.dtype)
+    H_aug = np.empty((R + 1, N), dtype=H.dtype)
+    W_aug[:, :R], W_aug[:, R] = W, eps
+    H_aug[:R], H_aug[R] = H, 1
+    return W_aug, H_aug, W_aug[:, :R], H_aug[:R]
+
+
+def _iterate(iteration: Callable[[], float], costs: list[float], n_iter: int, tol: float,
+             callback: Optional[Callback], W: np.ndarray, H: np.ndarray) -> int:
+    """Run ``iteration`` (one update of the factors; returns the new objective) up to
+    ``n_iter`` times, appending to ``costs``; returns the number of iterations run."""
+    for i in range(1, n_iter + 1):
+        costs.append(iteration())
+        if callback is not None:
+            callback(i, W, H, costs[-1])
+        if _converged(costs, tol):
+            return i
+    return n_iter
 
 
 def _general_beta(
@@ -670,16 +686,12 @@ def _general_beta(
 ) -> tuple[list[float], int]:
     """MU for a β-divergence, 0 < β < 2 and β ≠ 1 (Févotte & Idier 2011), in place.
 
-    Returns (costs, iterations run). ``WH + eps`` stands for ``WH`` throughout, built as in
-    :func:`_kullback_leibler` from ``W_aug = [W | eps]`` and ``H_aug = [H ; 1]``.
+    Returns (costs, iterations run). ``WH + eps`` stands for ``WH`` throughout
+    (:func:`_with_guard`).
     """
     K, N = V.shape
     R = W.shape[1]
-    W_aug = np.empty((K, R + 1), dtype=W.dtype)
-    H_aug = np.empty((R + 1, N), dtype=H.dtype)
-    W_aug[:, :R], W_aug[:, R] = W, eps
-    H_aug[:R], H_aug[R] = H, 1
-    Wv, Hv = W_aug[:, :R], H_aug[:R]
+    W_aug, H_aug, Wv, Hv = _with_guard(W, H, eps)
     gamma = 1.0 / (2.0 - beta) if beta < 1 else 1.0  # the MM exponent: each step is monotone
 
     WH = np.empty_like(V)
@@ -712,9 +724,7 @@ def _general_beta(
     products_H = np.empty((R, 2 * N), dtype=H.dtype)  # [WᵀP | WᵀQ]
     num_W, den_W = np.empty_like(W), np.empty_like(W)
 
-    costs = [fill_P_Q()]
-    done = n_iter
-    for i in range(1, n_iter + 1):
+    def iteration() -> float:
         np.matmul(Wv.T, PQ, out=products_H)
         mm_step(Hv, products_H[:, :N], products_H[:, N:])
         if learn_W:
@@ -724,12 +734,10 @@ def _general_beta(
             if not learn_all:
                 num_W[:, frozen] = den_W[:, frozen] = 1  # exact: frozen columns stay bit-identical
             mm_step(Wv, num_W, den_W)
-        costs.append(fill_P_Q())
-        if callback is not None:
-            callback(i, Wv, Hv, costs[-1])
-        if _converged(costs, tol):
-            done = i
-            break
+        return fill_P_Q()
+
+    costs = [fill_P_Q()]
+    done = _iterate(iteration, costs, n_iter, tol, callback, Wv, Hv)
     W[...] = Wv
     H[...] = Hv
     return costs, done
