@@ -326,6 +326,16 @@ def istft(
     hop_length = _samples("hop_length", hop_length)
     n_fft = None if n_fft is None else _samples("n_fft", n_fft)
     length = None if length is None else _samples("length", length)
+    n_bins = X.shape[-2]
+    orientation = "is X transposed? stft returns shape (1 + n_fft // 2, n_frames)"
+    if n_fft is not None and n_bins != 1 + n_fft // 2:
+        raise ValueError(f"X has {n_bins} frequency rows, but an STFT with n_fft={n_fft} has {1 + n_fft // 2}; "
+                         f"{orientation}")
+    # Windows shorter than the hop leave gaps that overlap-add cannot fill: librosa would
+    # return samples of the wrong length and scale instead of failing.
+    if (n_fft or 2 * (n_bins - 1)) < hop_length:
+        raise ValueError(f"X has {n_bins} frequency rows, a window of {n_fft or 2 * (n_bins - 1)} samples, "
+                         f"shorter than hop_length={hop_length}; {orientation}")
     return librosa.istft(X, hop_length=hop_length, n_fft=n_fft, window=window, length=length)
 
 

@@ -198,6 +198,10 @@ def test_every_function_that_takes_a_rate_follows_one_rule(tmp_path, tone):
     (lambda x: audio.stft(x, n_fft="2048"), "n_fft must be a positive whole number of samples, got '2048'"),
     (lambda x: audio.istft(audio.stft(x), hop_length=0), "hop_length must be a positive whole number"),
     (lambda x: audio.istft(audio.stft(x)[:, :0]), r"X must be \(..., n_bins >= 2, n_frames >= 1\)"),
+    # an STFT of 40 frames, transposed
+    (lambda x: audio.istft(np.ones((40, 1025), complex)), r"X has 40 frequency rows, a window of 78 samples, shorter than hop_length=512; is X transposed"),
+    (lambda x: audio.istft(np.ones((40, 1025), complex), n_fft=2048), r"X has 40 frequency rows, but an STFT with n_fft=2048 has 1025; is X transposed"),
+    (lambda x: audio.istft(audio.stft(x, n_fft=1024), n_fft=2048), r"X has 513 frequency rows, but an STFT with n_fft=2048 has 1025"),
     (lambda x: audio.frames_to_time(3, sr=22050, hop_length=0), "hop_length must be a positive whole number"),
 ])
 def test_window_hop_and_length_are_checked_before_librosa_sees_them(call, message):
