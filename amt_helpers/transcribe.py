@@ -217,7 +217,8 @@ def activations_to_notes(
        a centred STFT with hop ``h`` at ``sr`` Hz, ``frame_rate = sr / h``). A note from onset
        frame ``t0`` to end frame ``t1`` spans ``[t0, t1) / frame_rate + time_offset``; then
        ``offset_shift`` seconds are taken off the offset (the analysis window makes energy
-       linger after a note ends), never leaving less than ``min_duration``. The velocity is
+       linger after a note ends), never leaving less than ``min_duration``. Onsets before 0 s
+       are clipped to 0 s, and a note whose end frame falls before 0 s is dropped. The velocity is
        ``round(127 * sqrt(peak))`` clipped to 1-127 (a rough loudness, not calibrated).
 
     Parameters
@@ -360,6 +361,8 @@ def activations_to_notes(
             t1 = _end_frame(cues, r, p, t0, tp, limit, offset_ratio=offset_ratio,
                             offset_threshold=offset_threshold, drop_db=drop_db, drop_range_db=drop_range_db,
                             drop_floor_db=drop_floor_db, drop_floor_slope_db=drop_floor_slope_db)
+            if t1 / frame_rate + time_offset <= 0:
+                continue  # shifted to before the recording starts: not a note at 0 s
             notes.append(_timed_note(t0, t1, p, reach[r, t0], frame_rate=frame_rate, time_offset=time_offset,
                                      offset_shift=offset_shift, min_duration=min_duration))
     notes.sort(key=lambda n: (n.onset, n.pitch))

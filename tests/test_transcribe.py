@@ -214,6 +214,13 @@ def test_time_offset_and_note_at_the_end():
     H = np.zeros((1, 5))
     H[0, 3:] = 1.0
     assert _notes(H, time_offset=0.05) == [Note(0.35, 0.55, 60, 127)]
+    # Shifted before 0 s: the onset is clipped to 0 s while the note still ends after it ...
+    [note] = _notes(H, time_offset=-0.4)
+    assert (note.onset, note.pitch) == (0.0, 60) and note.offset == pytest.approx(0.1)
+    # ... and a note that ends before the recording starts is no note at all (it used to
+    # become a note at 0 s).
+    assert _notes(H, time_offset=-0.5) == []
+    assert _notes(H, time_offset=-100.0) == []
 
 
 def test_empty_and_invalid_activations():
