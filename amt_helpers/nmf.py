@@ -745,7 +745,7 @@ def _general_beta(
 
 def _power(X: np.ndarray, exponent: float, out: np.ndarray) -> None:
     """``out = X ** exponent``; for β = 0.5 (exponent −0.5) through a square root, which is
-    several times faster than ``np.power`` with a fractional exponent."""
+    about twice as fast as ``np.power`` with a fractional exponent."""
     if exponent == -0.5:
         np.sqrt(X, out=out)
         np.reciprocal(out, out=out)
