@@ -497,10 +497,13 @@ def _inner(a: np.ndarray, b: np.ndarray) -> float:
     return _sum_of_products(a, b)
 
 
-def _mu_step(X: np.ndarray, numerator: np.ndarray, denominator: np.ndarray, eps: np.floating) -> None:
-    """In place: ``X ← X ∘ numerator / max(denominator, eps)``; clobbers ``denominator``."""
+def _mu_step(X: np.ndarray, numerator: np.ndarray, denominator: np.ndarray, eps: np.floating,
+             gamma: float = 1.0) -> None:
+    """In place: ``X ← X ∘ (numerator / max(denominator, eps))^gamma``; clobbers ``denominator``."""
     np.maximum(denominator, eps, out=denominator)
     np.divide(numerator, denominator, out=denominator)
+    if gamma != 1.0:
+        np.power(denominator, gamma, out=denominator)
     X *= denominator
     _flush_subnormals(X)
 
@@ -711,14 +714,6 @@ def _general_beta(
         np.multiply(P, V, out=P)
         return max(cost, 0.0)
 
-    def mm_step(X: np.ndarray, numerator: np.ndarray, denominator: np.ndarray) -> None:
-        np.maximum(denominator, eps, out=denominator)
-        np.divide(numerator, denominator, out=denominator)
-        if gamma != 1.0:
-            np.power(denominator, gamma, out=denominator)
-        X *= denominator
-        _flush_subnormals(X)
-
     learn_W = not frozen.all()
     learn_all = not frozen.any()
     products_H = np.empty((R, 2 * N), dtype=H.dtype)  # [WᵀP | WᵀQ]
@@ -726,14 +721,14 @@ def _general_beta(
 
     def iteration() -> float:
         np.matmul(Wv.T, PQ, out=products_H)
-        mm_step(Hv, products_H[:, :N], products_H[:, N:])
+        _mu_step(Hv, products_H[:, :N], products_H[:, N:], eps, gamma)
         if learn_W:
             fill_P_Q()
             np.matmul(P, Hv.T, out=num_W)
             np.matmul(Q, Hv.T, out=den_W)
             if not learn_all:
                 num_W[:, frozen] = den_W[:, frozen] = 1  # exact: frozen columns stay bit-identical
-            mm_step(Wv, num_W, den_W)
+            _mu_step(Wv, num_W, den_W, eps, gamma)
         return fill_P_Q()
 
     costs = [fill_P_Q()]
