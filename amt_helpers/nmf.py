@@ -541,22 +541,23 @@ def _euclidean(
             np.matmul(WtW, H, out=den_H)
             return max(half_V2 - _inner(H, WtV) + 0.5 * _inner(H, den_H), 0.0)
 
-        costs = [cost_of_H()]
-        for i in range(1, n_iter + 1):
+        def h_step() -> float:
             _mu_step(H, WtV, den_H, eps)
-            costs.append(cost_of_H())
-            if callback is not None:
-                callback(i, W, H, costs[-1])
-            if _converged(costs, tol):
-                return costs, i
-        return costs, n_iter
+            return cost_of_H()
+
+        costs = [cost_of_H()]
+        return costs, _iterate(h_step, costs, n_iter, tol, callback, W, H)
 
     learn_all = not frozen.any()
     HHt = H @ H.T  # R × R
     VHt = np.empty_like(W)  # K × R
     den_W = np.empty_like(W)
-    costs = [max(half_V2 - _inner(H, WtV) + 0.5 * _inner(WtW, HHt), 0.0)]
-    for i in range(1, n_iter + 1):
+    WtV_current = True  # WᵀV is recomputed lazily: none is needed after the last iteration
+
+    def iteration() -> float:
+        nonlocal WtV_current
+        if not WtV_current:
+            np.matmul(W.T, V, out=WtV)
         np.matmul(WtW, H, out=den_H)
         _mu_step(H, WtV, den_H, eps)
 
@@ -567,20 +568,17 @@ def _euclidean(
         np.divide(VHt, den_W, out=den_W)
         if not learn_all:
             den_W[:, frozen] = 1  # multiplying by exactly 1 keeps frozen columns bit-identical
-        W *= den_W
+        np.multiply(W, den_W, out=W)
         _flush_subnormals(W)
+        WtV_current = False
 
         # ‖V − WH‖² = ‖V‖² − 2⟨W, VHᵀ⟩ + ⟨WᵀW, HHᵀ⟩ with the new W and H; WᵀW is
         # needed by the next H update anyway. Clipped at 0 against cancellation.
         np.matmul(W.T, W, out=WtW)
-        costs.append(max(half_V2 - _inner(W, VHt) + 0.5 * _inner(WtW, HHt), 0.0))
-        if callback is not None:
-            callback(i, W, H, costs[-1])
-        if _converged(costs, tol):
-            return costs, i
-        if i < n_iter:
-            np.matmul(W.T, V, out=WtV)
-    return costs, n_iter
+        return max(half_V2 - _inner(W, VHt) + 0.5 * _inner(WtW, HHt), 0.0)
+
+    costs = [max(half_V2 - _inner(H, WtV) + 0.5 * _inner(WtW, HHt), 0.0)]
+    return costs, _iterate(iteration, costs, n_iter, tol, callback, W, H)
 
 
 def _kullback_leibler(
