@@ -2,8 +2,12 @@
 
 import json
 
+import librosa
+import mir_eval
+import numpy as np
 import pytest
 
+from amt_helpers import evaluate as evaluate_module
 from amt_helpers.evaluate import evaluate, format_metrics, frame_grid
 from amt_helpers.notes import Note
 
@@ -60,10 +64,51 @@ def test_offset_tolerance_is_20_percent_or_50_ms():
     assert evaluate(ref, est)["note_f"] == 1.0
 
 
+def _mir_eval_in_one_piece(ref, est, offset_ratio):
+    """mir_eval's own note scores, all notes matched at once."""
+    ref_iv = np.array([[n.onset, n.offset] for n in ref])
+    est_iv = np.array([[n.onset, n.offset] for n in est])
+    p, r, f, _ = mir_eval.transcription.precision_recall_f1_overlap(
+        ref_iv, librosa.midi_to_hz(np.array([n.pitch for n in ref], float)),
+        est_iv, librosa.midi_to_hz(np.array([n.pitch for n in est], float)),
+        onset_tolerance=0.05, pitch_tolerance=50.0, offset_ratio=offset_ratio, offset_min_tolerance=0.05)
+    return p, r, f
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_matching_block_by_block_gives_mir_evals_scores(seed, monkeypatch):
+    # Blocks of a few notes, so that many cuts happen. Onsets on a 10 ms grid put many pairs
+    # exactly 50 ms apart (a match, after mir_eval's rounding) and many gaps at exactly 50 and
+    # 60 ms (no cut, and a cut); jittered estimates and a few pitches make matchings ambiguous.
+    monkeypatch.setattr(evaluate_module, "_BLOCK_NOTES", 3)
+    rng = np.random.default_rng(seed)
+    on = np.cumsum(rng.choice([0.0, 0.01, 0.05, 0.06, 0.3], size=300, p=[0.2, 0.2, 0.3, 0.2, 0.1]))
+    ref = [Note(float(o), float(o + d), int(p))
+           for o, d, p in zip(on, rng.uniform(0.05, 1.0, on.size), rng.integers(60, 64, on.size))]
+    keep = rng.random(on.size) < 0.8
+    shift = rng.choice([-0.05, -0.02, 0.0, 0.03, 0.05, 0.07], size=on.size)
+    est = [Note(n.onset + s, n.offset + s + float(rng.uniform(-0.2, 0.2)) * (n.offset - n.onset), n.pitch)
+           for n, s, k in zip(ref, shift, keep) if k and n.onset + s >= 0]
+    est += [Note(float(o), float(o) + 0.2, int(p)) for o, p in zip(rng.uniform(0, on[-1], 40), rng.integers(60, 64, 40))]
+    m = evaluate(ref, est)
+    blocks = evaluate_module._onset_blocks(np.array([n.onset for n in ref]), np.array([n.onset for n in est]))
+    assert len(np.unique(np.concatenate(blocks))) > 20  # the cuts did happen
+    for prefix, ratio in (("note", None), ("note_offset", 0.2)):
+        p, r, f = _mir_eval_in_one_piece(ref, est, ratio)
+        assert 0 < f < 1
+        assert (m[f"{prefix}_precision"], m[f"{prefix}_recall"]) == (p, r)
+        assert m[f"{prefix}_f"] == pytest.approx(f, abs=1e-15)
+
+
+def test_blocks_are_cut_only_at_gaps_longer_than_the_onset_tolerance(monkeypatch):
+    monkeypatch.setattr(evaluate_module, "_BLOCK_NOTES", 1)
+    ref_block, est_block = evaluate_module._onset_blocks(np.array([0.0, 0.05, 0.2, 0.3]), np.array([0.1, 0.25]))
+    # Sorted onsets 0, 0.05, 0.1 | 0.2, 0.25, 0.3: only the 0.1 s gap is over 50 ms (+ margin).
+    assert ref_block.tolist() == [0, 0, 3, 3] and est_block.tolist() == [0, 3]
+
+
 def test_frame_grid_uses_hz_and_half_open_intervals():
     times = [0.0, 0.5, 1.0]
-    import numpy as np
-
     freqs = frame_grid([Note(0.0, 1.0, 69), Note(0.5, 2.0, 57)], np.asarray(times))
     assert freqs[0].tolist() == [440.0]
     assert sorted(freqs[1].tolist()) == [220.0, 440.0]
