@@ -175,6 +175,10 @@ def log_filterbank(rep: Representation = Representation(), *, tuning: float = 0.
     return F.astype(np.float32)
 
 
+#: Frames per block in :func:`stft_magnitude` (a few MB of scratch memory).
+_STFT_BLOCK_FRAMES = 512
+
+
 def stft_magnitude(x: np.ndarray, rep: Representation = Representation()) -> np.ndarray:
     """``|STFT(x)|`` with a periodic Hann window and centred frames, as ``librosa.stft`` computes it.
 
@@ -198,8 +202,13 @@ def stft_magnitude(x: np.ndarray, rep: Representation = Representation()) -> np.
         padded = np.pad(padded, (0, n_fft + (n_frames - 1) * hop - padded.size))
     frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop][:n_frames]
     window = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32)
-    spec = scipy.fft.rfft(frames * window, axis=1, workers=1)
-    return np.abs(spec).T.astype(np.float32, copy=False)
+    magnitude = np.empty((1 + n_fft // 2, n_frames), dtype=np.float32)
+    # A block of frames at a time: the windowed frames and their complex spectra would otherwise
+    # take four times the memory of the result (about 1 GB for ten minutes of audio).
+    for start in range(0, n_frames, _STFT_BLOCK_FRAMES):
+        block = frames[start:start + _STFT_BLOCK_FRAMES]
+        magnitude[:, start:start + len(block)] = np.abs(scipy.fft.rfft(block * window, axis=1, workers=1)).T
+    return magnitude
 
 
 def spectrogram(x: np.ndarray, rep: Representation = Representation(), *, tuning: float = 0.0,
@@ -266,11 +275,19 @@ def estimate_tuning(x: np.ndarray | None = None, sr: int = 22050, *, magnitude: 
     X = np.asarray(magnitude)
     if X.shape[0] < 3 or not np.any(X):
         return 0.0
+    frame_max = X.max(axis=0, keepdims=True)
+    # Only the bins between fmin and fmax (and their two neighbours) are needed: a fifth of a
+    # long recording's STFT, and of the memory its logarithm takes.
+    first = max(1, int(fmin * n_fft / sr))
+    last = min(X.shape[0] - 2, int(np.ceil(fmax * n_fft / sr)))
+    if first > last:
+        return 0.0
+    X = X[first - 1:last + 2]
     L = np.log(X + 1e-9)
     left, centre, right = L[:-2], L[1:-1], L[2:]
-    k = np.arange(1, X.shape[0] - 1, dtype=float)[:, None]
+    k = np.arange(first, last + 1, dtype=float)[:, None]
     freq_of_bin = k * sr / n_fft
-    peak = (centre > left) & (centre >= right) & (X[1:-1] > 0.05 * X.max(axis=0, keepdims=True))
+    peak = (centre > left) & (centre >= right) & (X[1:-1] > 0.05 * frame_max)
     peak &= (freq_of_bin > fmin) & (freq_of_bin < fmax)
     if not peak.any():
         return 0.0

@@ -348,6 +348,24 @@ def test_estimate_tuning_needs_sound_and_says_so():
     assert estimate_tuning(hum, 22050) == 0.0  # its only peak lies below fmin (80 Hz)
 
 
+@pytest.mark.filterwarnings("ignore:n_fft=1024 is too large")  # librosa's, for the 100-sample case
+@pytest.mark.parametrize("n_samples", [100, 4096, 22050 + 77])
+def test_stft_magnitude_is_librosas_in_blocks_of_any_size(n_samples, monkeypatch):
+    import librosa
+
+    from amt_helpers import dictionary
+
+    x = np.random.default_rng(n_samples).standard_normal(n_samples).astype(np.float32)
+    rep = Representation(sr=22050, n_fft=1024, hop_length=256)
+    expected = np.abs(librosa.stft(x, n_fft=1024, hop_length=256, center=True, pad_mode="constant"))
+    whole = dictionary.stft_magnitude(x, rep)
+    monkeypatch.setattr(dictionary, "_STFT_BLOCK_FRAMES", 7)  # many blocks, the last one short
+    blocks = dictionary.stft_magnitude(x, rep)
+    assert blocks.dtype == np.float32 and blocks.shape == expected.shape
+    np.testing.assert_array_equal(blocks, whole)
+    np.testing.assert_allclose(blocks, expected, rtol=1e-4, atol=1e-4 * expected.max())
+
+
 def test_spectrogram_is_the_filterbank_applied_to_the_stft_magnitude():
     from amt_helpers.dictionary import spectrogram, stft_magnitude
 
