@@ -2,13 +2,14 @@
 
 Three standard views of the same two note lists:
 
-**Note level, onset only** (:func:`mir_eval.transcription.precision_recall_f1_overlap` with
-``offset_ratio=None``). An estimated note matches a reference note when their pitches differ by
-less than 50 cents and their onsets by at most 50 ms; each note matches at most once (a maximum
+**Note level, onset only** (the scores of :func:`mir_eval.transcription.precision_recall_f1_overlap`
+with ``offset_ratio=None``, from its matching, :func:`mir_eval.transcription.match_notes`). An
+estimated note matches a reference note when their pitches differ by at most 50 cents and their
+onsets by at most 50 ms; each note matches at most once (a maximum
 bipartite matching). Precision = matched / estimated, recall = matched / reference,
 F = 2PR / (P + R).
 
-**Note level, with offsets** (same function, ``offset_ratio=0.2``). Additionally the offsets
+**Note level, with offsets** (the same with ``offset_ratio=0.2``). Additionally the offsets
 must agree within 20 % of the reference note's duration, or 50 ms, whichever is larger.
 
 **Frame level** (:func:`mir_eval.multipitch.evaluate`). Both note lists are sampled on a common
