@@ -12,6 +12,11 @@ For each method and clip it prints mir_eval's note F (onset, 50 ms), note F with
 (``time.process_time()`` per second of audio, one pass over the set), and the CPU time of one
 blind transcription of 60 s of audio (best of three, every BLAS call on one thread).
 
+``--true-offsets`` adds a diagnostic row per method, ``<method>+true_offsets``: the same notes,
+but every note that matches a reference note (onset and pitch) gets that note's offset. It
+shows how much of what the method misses is offsets, the part of a note that a piano's
+decayed sound often no longer holds.
+
 Methods
 -------
 ``seed``
@@ -57,6 +62,7 @@ from amt_helpers.transcribe import transcribe  # noqa: E402
 
 RECORDING_LIKE = ("detune", "room", "noise", "recording")
 METRICS = ("note_f", "note_offset_f", "frame_f")
+TRUE_OFFSETS = "+true_offsets"
 
 
 def seed_transcribe(x, sr, pitches=None, *, threshold=0.1, n_iter=200):
@@ -139,6 +145,8 @@ def main(argv=None) -> int:
     parser.add_argument("--per-piece", action="store_true", help="print one line per clip")
     parser.add_argument("--set", action="append", metavar="KEY=VALUE",
                         help="override a transcribe() option, e.g. --set threshold=0.06 or --set preset=acoustic")
+    parser.add_argument("--true-offsets", action="store_true",
+                        help="also score each method with the true offsets of its matched notes (a diagnostic)")
     args = parser.parse_args(argv)
     methods = available_methods(args.methods.split(","))
     items = select_items(args.split, args.conditions.split(","), args.pianos, args.examples)
@@ -149,8 +157,10 @@ def main(argv=None) -> int:
         parser.error(f"no clip of the {args.split} split matches --pianos {args.pianos} --conditions {args.conditions}; "
                      f"it has pianos {','.join(sorted({c['piano'] for c in split}))} and conditions "
                      f"{','.join(sorted({c['condition'] for c in split}))}")
-    results, cpu, seconds = score_items(items, methods, parse_options(args.set), per_piece=args.per_piece)
-    print_means(results, methods, args.split)
+    results, cpu, seconds = score_items(items, methods, parse_options(args.set), per_piece=args.per_piece,
+                                        true_offsets=args.true_offsets)
+    rows = [m for method in methods for m in (method, method + TRUE_OFFSETS) if any(k[0] == m for k in results)]
+    print_means(results, rows, args.split)
     print(f"\nCPU real-time factor (process_time / audio duration) over {seconds:.0f} s of audio:")
     for method in methods:
         print(f"  {method:12s} {cpu[method] / seconds:.4f}  ({60 * cpu[method] / seconds:.2f} s CPU per 60 s)")
@@ -188,11 +198,28 @@ def select_items(split: str, conditions: list[str], pianos: str | None, examples
     return items
 
 
-def score_items(items, methods, options, *, per_piece: bool):
+def with_true_offsets(ref: list[Note], est: list[Note]) -> list[Note]:
+    """``est`` with every note matched to a reference note (mir_eval, onset only) ending when
+    that reference note ends."""
+    import mir_eval
+    from amt_helpers.notes import to_arrays
+
+    if not ref or not est:
+        return list(est)
+    (ref_iv, ref_p), (est_iv, est_p) = to_arrays(ref), to_arrays(est)
+    hz = 440.0 * 2.0 ** ((np.arange(128) - 69) / 12)
+    pairs = mir_eval.transcription.match_notes(ref_iv, hz[ref_p], est_iv, hz[est_p], offset_ratio=None)
+    out = list(est)
+    for i, j in pairs:  # a matched onset can lie after the reference offset (at most 50 ms)
+        out[j] = est[j]._replace(offset=max(ref[i].offset, est[j].onset + 0.01))
+    return out
+
+
+def score_items(items, methods, options, *, per_piece: bool, true_offsets: bool = False):
     """Transcribe every clip with every method and score it.
 
-    Returns the metric dicts by (method, piano, condition), the CPU seconds by method, and the
-    seconds of audio.
+    Returns the metric dicts by (method, piano, condition) (with ``true_offsets``, also by
+    (method + "+true_offsets", ...)), the CPU seconds by method, and the seconds of audio.
     """
     results = defaultdict(list)
     cpu = defaultdict(float)
@@ -208,11 +235,14 @@ def score_items(items, methods, options, *, per_piece: bool):
                 warnings.simplefilter("ignore")
                 est = run_method(method, x, sr, ref, path, options)
             cpu[method] += time.process_time() - t0
-            m = evaluate(ref, est)
-            results[(method, piano, condition)].append(m)
-            if per_piece:
-                print(f"{method:12s} {piano:14s} {condition:10s} {piece:21s} "
-                      + " ".join(f"{m[k]:6.3f}" for k in METRICS), flush=True)
+            scored = [(method, evaluate(ref, est))]
+            if true_offsets:
+                scored.append((method + TRUE_OFFSETS, evaluate(ref, with_true_offsets(ref, est))))
+            for name, m in scored:
+                results[(name, piano, condition)].append(m)
+                if per_piece:
+                    print(f"{name:12s} {piano:14s} {condition:10s} {piece:21s} "
+                          + " ".join(f"{m[k]:6.3f}" for k in METRICS), flush=True)
     return results, cpu, seconds
 
 
@@ -226,15 +256,16 @@ def print_means(results, methods, split: str) -> None:
 
     pianos = sorted({p for _, p, _ in results})
     conditions = [c for c in make_eval_set.CONDITIONS if any(c == k[2] for k in results)]
+    width = max(12, *map(len, methods))
     print(f"\nmeans over pieces: note F / note F with offsets / frame F ({split} split)")
-    print(f"{'method':12s} {'piano':14s} " + " ".join(f"{c:>20s}" for c in conditions)
+    print(f"{'method':{width}s} {'piano':14s} " + " ".join(f"{c:>20s}" for c in conditions)
           + f" {'dry':>20s} {'recording-like':>20s}")
     for method in methods:
         for piano in pianos:
             row = [mean(results[(method, piano, c)]) for c in conditions]
             row.append(mean(results[(method, piano, "dry")]))
             row.append(mean([m for c in RECORDING_LIKE for m in results[(method, piano, c)]]))
-            print(f"{method:12s} {piano:14s} " + " ".join(f"{r:>20s}" for r in row))
+            print(f"{method:{width}s} {piano:14s} " + " ".join(f"{r:>20s}" for r in row))
 
 
 def speed_60s(items) -> None:
