@@ -201,14 +201,16 @@ def select_items(split: str, conditions: list[str], pianos: str | None, examples
 def with_true_offsets(ref: list[Note], est: list[Note]) -> list[Note]:
     """``est`` with every note matched to a reference note (mir_eval, onset only) ending when
     that reference note ends."""
+    import librosa
     import mir_eval
+
     from amt_helpers.notes import to_arrays
 
     if not ref or not est:
         return list(est)
     (ref_iv, ref_p), (est_iv, est_p) = to_arrays(ref), to_arrays(est)
-    hz = 440.0 * 2.0 ** ((np.arange(128) - 69) / 12)
-    pairs = mir_eval.transcription.match_notes(ref_iv, hz[ref_p], est_iv, hz[est_p], offset_ratio=None)
+    pairs = mir_eval.transcription.match_notes(ref_iv, librosa.midi_to_hz(ref_p.astype(float)), est_iv,
+                                               librosa.midi_to_hz(est_p.astype(float)), offset_ratio=None)
     out = list(est)
     for i, j in pairs:  # a matched onset can lie after the reference offset (at most 50 ms)
         out[j] = est[j]._replace(offset=max(ref[i].offset, est[j].onset + 0.01))
